@@ -1,0 +1,122 @@
+/**
+ * Gantry's own errors: one table of stable codes, one error class, one mapping
+ * to the Anthropic error envelope. A test keeps this table identical to
+ * docs/errors.md; retired codes are never reused.
+ *
+ * Every code names the HTTP status and Anthropic `error.type` a client receives,
+ * so the official SDKs raise their usual classes (401 -> AuthenticationError, ...).
+ * The code itself travels in `error.details.gantry_code` and in the log line.
+ */
+import { type ErrorEnvelope, errorEnvelope } from './anthropic/errors.ts';
+
+export const ERROR_CODES = {
+  route_not_found: { status: 404, type: 'not_found_error', summary: 'No such route on the gateway.' },
+  method_not_allowed: {
+    status: 405,
+    type: 'invalid_request_error',
+    summary: 'The route exists but not for this HTTP method.',
+  },
+  missing_api_key: {
+    status: 401,
+    type: 'authentication_error',
+    summary: 'No `x-api-key` or `Authorization: Bearer` credential was sent.',
+  },
+  invalid_api_key: {
+    status: 401,
+    type: 'authentication_error',
+    summary: 'The credential matches no virtual key of a configured client.',
+  },
+  invalid_json: { status: 400, type: 'invalid_request_error', summary: 'The request body is not valid JSON.' },
+  invalid_body: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The request body is JSON but not of the shape the route takes.',
+  },
+  unsupported_content_type: {
+    status: 415,
+    type: 'invalid_request_error',
+    summary: 'The request body is not `application/json`.',
+  },
+  body_too_large: {
+    status: 413,
+    type: 'request_too_large',
+    summary: 'The request body is larger than `server.body_limit`.',
+  },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    summary: 'The request headers are larger than `server.header_limit`.',
+  },
+  client_timeout: {
+    status: 408,
+    type: 'timeout_error',
+    summary: 'The client did not send its whole request within `server.request_timeout_ms`.',
+  },
+  upstream_key_unavailable: {
+    status: 500,
+    type: 'api_error',
+    summary: 'The upstream key reference of the client’s environment has no value.',
+  },
+  upstream_connection_failed: {
+    status: 502,
+    type: 'api_error',
+    summary: 'The upstream could not be reached or closed the connection before answering.',
+  },
+  upstream_timeout: {
+    status: 504,
+    type: 'timeout_error',
+    summary: 'The upstream did not answer within `upstream.headers_timeout_ms`.',
+  },
+  stream_interrupted: {
+    status: 200,
+    type: 'api_error',
+    summary:
+      'The upstream stream failed after it started; the client receives an SSE `error` event (status stays 200).',
+  },
+  shutting_down: {
+    status: 503,
+    type: 'overloaded_error',
+    summary: 'The gateway is draining for shutdown and takes no new requests.',
+  },
+  internal_error: { status: 500, type: 'api_error', summary: 'An unexpected fault inside Gantry.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface GantryErrorOptions {
+  cause?: unknown;
+  /** Extra response headers (e.g. `allow`, `retry-after`). */
+  headers?: Record<string, string>;
+  /** Extra machine-readable fields merged into `error.details`. */
+  details?: Record<string, unknown>;
+}
+
+/** An error Gantry itself answers with. Carries its stable code and the status to send. */
+export class GantryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: string;
+  readonly headers: Record<string, string> | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GantryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GantryError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.type = ERROR_CODES[code].type;
+    this.headers = options.headers;
+    this.details = options.details;
+  }
+
+  /** The Anthropic envelope for this error, with Gantry's code in `error.details.gantry_code`. */
+  toEnvelope(requestId: string): ErrorEnvelope {
+    return errorEnvelope(this.type, this.message, requestId, { gantry_code: this.code, ...this.details });
+  }
+}
+
+/** Wraps anything thrown into a GantryError (unknown faults become `internal_error`). */
+export function toGantryError(err: unknown): GantryError {
+  if (err instanceof GantryError) return err;
+  return new GantryError('internal_error', 'Internal error in the gateway.', { cause: err });
+}
