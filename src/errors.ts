@@ -26,7 +26,11 @@ export const ERROR_CODES = {
     type: 'authentication_error',
     summary: 'The credential matches no virtual key of a configured client.',
   },
-  invalid_json: { status: 400, type: 'invalid_request_error', summary: 'The request body is not valid JSON.' },
+  invalid_json: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The request body is not valid JSON.',
+  },
   invalid_body: {
     status: 400,
     type: 'invalid_request_error',

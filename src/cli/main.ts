@@ -11,7 +11,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port number 0-65535');
   return n;
 }
 
@@ -24,7 +25,10 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('Run the gateway (speaks the Anthropic Messages API).')
-    .option('-c, --config <file>', 'config file (default: $GANTRY_CONFIG, ./gantry.yaml, else embedded defaults)')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $GANTRY_CONFIG, ./gantry.yaml, else embedded defaults)',
+    )
     .option('-p, --port <port>', 'listen port (overrides server.port)', port)
     .option('--host <host>', 'listen host (overrides server.host)')
     .action(async (opts) => (await import('./serve.ts')).run(opts));
@@ -44,7 +48,10 @@ export function buildProgram(): Command {
   config
     .command('check')
     .description('Validate the config and print it resolved, with every secret masked.')
-    .option('-c, --config <file>', 'config file (default: $GANTRY_CONFIG, ./gantry.yaml, else embedded defaults)')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $GANTRY_CONFIG, ./gantry.yaml, else embedded defaults)',
+    )
     .action(async (opts) => (await import('./config.ts')).check(opts));
 
   const keys = program.command('keys').description('Virtual keys for clients.');

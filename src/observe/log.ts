@@ -1,0 +1,76 @@
+/**
+ * Structured logging (pino): one JSON line per request with metadata only.
+ *
+ * What is never logged: prompt or completion content, request or response
+ * bodies, headers (so no key and no auth header), error messages that may
+ * quote a body (JSON parse errors do). The per-request line is built from an
+ * explicit list of fields; redaction paths are a second line of defence for
+ * anything logged elsewhere.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LoggingConfig } from '../config/types.ts';
+
+export const REDACT_PATHS = [
+  'headers',
+  'req.headers',
+  'res.headers',
+  '*.headers',
+  'authorization',
+  '*.authorization',
+  'apiKey',
+  '*.apiKey',
+  '["x-api-key"]',
+  '*["x-api-key"]',
+  'key',
+  '*.key',
+  'body',
+  '*.body',
+  'messages',
+  '*.messages',
+  'system',
+  '*.system',
+];
+
+export function createLogger(config: LoggingConfig, destination?: DestinationStream): Logger {
+  const dest =
+    destination ??
+    (config.destination === 'stdout'
+      ? pino.destination({ dest: 1, sync: false })
+      : config.destination === 'stderr'
+        ? pino.destination({ dest: 2, sync: false })
+        : pino.destination({ dest: config.destination, sync: false, mkdir: true }));
+  return pino(
+    {
+      level: config.level,
+      base: { service: 'gantry' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    dest,
+  );
+}
+
+/** Flushes an async destination (on shutdown). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** A safe description of an error for a log line: name and code, never a message that could quote content. */
+export function describeError(err: unknown): Record<string, unknown> {
+  if (err === null || typeof err !== 'object') return { kind: typeof err };
+  const e = err as { name?: unknown; code?: unknown; cause?: unknown };
+  const out: Record<string, unknown> = { name: e.name };
+  if (e.code !== undefined) out.code = e.code;
+  if (e.cause && typeof e.cause === 'object') {
+    const c = e.cause as { name?: unknown; code?: unknown };
+    out.cause = { name: c.name, code: c.code };
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+/**
+ * The Exchange: one client request as it moves through the pipeline.
+ *
+ * A transport (the gateway's HTTP server, later the in-process adapter) builds
+ * it from the client's request, runs the stages, renders `response`, and calls
+ * the stages' `complete` hooks once the response has been fully sent or failed.
+ * Stages read and fill the fields they own; nothing here holds policy.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Usage } from '../anthropic/usage.ts';
+import type { GantryError } from '../errors.ts';
+import type { RouteDef } from './routes.ts';
+
+/** A virtual-key client resolved by `authenticate`. */
+export interface ExchangeClient {
+  name: string;
+  environment: string;
+}
+
+/** What the transport sends back: a whole body, or chunks forwarded as they arrive. */
+export interface ExchangeResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer | AsyncIterable<Buffer>;
+}
+
+/** How the exchange ended, from the client's point of view. */
+export type ExchangeOutcome =
+  | 'ok' // a response was sent in full (any status)
+  | 'gantry_error' // Gantry answered with its own error
+  | 'stream_error' // the upstream stream failed after it started (SSE error event sent)
+  | 'upstream_cut' // the upstream stream ended without message_stop
+  | 'client_closed'; // the client went away before the response was complete
+
+export interface Exchange {
+  /** Gantry's request id (`gtw_…`), sent back as `gantry-request-id`. */
+  readonly id: string;
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number;
+  /** Wall-clock time of arrival (ms since epoch). */
+  readonly receivedAt: number;
+  readonly route: RouteDef;
+  readonly method: string;
+  /** Path and query as the client sent them (the query is forwarded). */
+  readonly url: string;
+  /** Route parameters (e.g. `{ id }`), already validated by the route pattern. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly headers: IncomingHttpHeaders;
+  /** The body bytes exactly as received; forwarded unchanged unless a stage rewrites `body`. */
+  readonly rawBody: Buffer | undefined;
+  /** The body parsed once (JSON object), for stages to read. */
+  readonly body: Record<string, unknown> | undefined;
+  /** Aborted when the client disconnects before the response is complete. */
+  readonly signal: AbortSignal;
+
+  client?: ExchangeClient;
+  customer?: string;
+  model?: string;
+  stream: boolean;
+
+  upstream: {
+    requestId?: string;
+    status?: number;
+    /** ms from exchange start until the upstream request was sent / headers came / first body byte / end. */
+    sentAt?: number;
+    headersAt?: number;
+    firstByteAt?: number;
+    endedAt?: number;
+    attempts: number;
+  };
+
+  response?: ExchangeResponse;
+  usage?: Usage;
+  /** The upstream's error type for non-2xx answers or SSE error events. */
+  errorType?: string;
+  error?: GantryError;
+  outcome?: ExchangeOutcome;
+  /** ms from exchange start until the response was complete. */
+  finishedAt?: number;
+}

@@ -1,0 +1,40 @@
+/**
+ * A stage is one step of the pipeline with one job. A factory does its set-up
+ * once (resolve config, build indexes) and returns the per-request hooks:
+ *
+ * - `request(ex)` runs in stage order before the response. It may set
+ *   `ex.response` (which ends the request phase: later stages' `request` hooks
+ *   are skipped) or throw a `GantryError`, which the transport renders in the
+ *   Anthropic error envelope.
+ * - `complete(ex)` runs for every stage, in order, once the response has been
+ *   sent in full or failed (also after an error). It must not throw and must
+ *   not wait on I/O: it records, it does not block.
+ */
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/types.ts';
+import type { Exchange } from './exchange.ts';
+
+export interface Stage {
+  readonly name: string;
+  request?(ex: Exchange): void | Promise<void>;
+  complete?(ex: Exchange): void;
+  /** Releases what the stage holds (connection pools, timers) at shutdown. */
+  close?(): Promise<void>;
+}
+
+/** What every stage factory receives: resolved config and shared services. */
+export interface StageContext {
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+  readonly secrets: SecretLookup;
+}
+
+/** Live secret values by reference spec (opened at start-up, refreshed in the background). */
+export interface SecretLookup {
+  /** The current value of a reference, or undefined when it does not resolve. */
+  value(spec: string): string | undefined;
+  /** Calls `fn` whenever the value of `spec` changes (rotation). */
+  onChange(spec: string, fn: () => void): void;
+}
+
+export type StageFactory = (ctx: StageContext) => Stage | Promise<Stage>;
