@@ -1,0 +1,42 @@
+/**
+ * Configuration: gantry.yaml validated once into a frozen `ResolvedConfig`,
+ * secrets opened from references into live handles. Nothing on the request
+ * path reads raw config or the environment; it reads these.
+ */
+export { generateKey, hashKey, VIRTUAL_KEY_PREFIX } from './keys.ts';
+export {
+  CONFIG_FILE_NAME,
+  ConfigError,
+  findConfigFile,
+  formatIssue,
+  type LoadConfigOptions,
+  loadConfig,
+  type ParseConfigOptions,
+  parseConfig,
+} from './load.ts';
+export { describeSecret, looksLikeAnthropicKey, MASK, mask, redactAnthropicKeys } from './mask.ts';
+export {
+  type ConfigIssue,
+  configSchema,
+  DEFAULT_ENVIRONMENT,
+  DEFAULT_UPSTREAM_KEY,
+  deepFreeze,
+  formatSize,
+  parseSize,
+  validateConfig,
+} from './schema.ts';
+export {
+  type OpenSecretOptions,
+  openSecret,
+  parseCommand,
+  parseSecretRef,
+  type SecretEntry,
+  type SecretHandle,
+  type SecretKind,
+  type SecretLogger,
+  type SecretRef,
+  SecretRefError,
+  SecretRegistry,
+  type SecretRegistryOptions,
+} from './secrets.ts';
+export type * from './types.ts';
