@@ -48,7 +48,7 @@ interface ParsedBody {
   json: unknown;
 }
 
-const NOT_FOUND_ROUTE: RouteDef = { kind: 'messages', method: 'POST', path: '(none)', body: false };
+const UNMATCHED: RouteDef = { kind: 'unmatched', method: 'GET', path: '(none)', body: false };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
@@ -119,13 +119,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (draining) {
         throw new GantryError('shutting_down', 'The gateway is shutting down; retry on another instance.');
       }
-      if (route.path !== '(none)' && (request.params as { id?: string }).id !== undefined) {
-        if (!ID_PATTERN.test((request.params as { id: string }).id)) {
-          throw new GantryError(
-            'route_not_found',
-            `No such resource: ${route.kind} takes an id of [A-Za-z0-9_.:-].`,
-          );
-        }
+      const id = (request.params as { id?: string }).id;
+      if (id !== undefined && !ID_PATTERN.test(id)) {
+        throw new GantryError('route_not_found', `No such resource: ${route.kind} takes an id of [A-Za-z0-9_.:-].`);
       }
       for (const stage of requesters) {
         await stage.request!(ex);
@@ -181,7 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   app.setErrorHandler(async (error: FastifyError | GantryError, request, reply) => {
     const gantry = fromFastifyError(error);
-    const ex = makeExchange(NOT_FOUND_ROUTE, request, new AbortController().signal, undefined);
+    const ex = makeExchange(UNMATCHED, request, new AbortController().signal, undefined);
     ex.error = gantry;
     ex.outcome = 'gantry_error';
     reply.hijack();

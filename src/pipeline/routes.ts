@@ -5,6 +5,7 @@
  */
 
 export type RouteKind =
+  | 'unmatched' // requests answered before routing (404, 405, body errors)
   | 'messages'
   | 'count_tokens'
   | 'models.list'
