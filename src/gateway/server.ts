@@ -75,6 +75,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           requestTimeout: config.server.requestTimeoutMs,
           headersTimeout: Math.min(config.server.requestTimeoutMs, 60_000),
           keepAliveTimeout: config.server.keepAliveTimeoutMs,
+          // Node checks request timeouts on this interval (default 30 s): keep it a fraction of the timeout.
+          connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.server.requestTimeoutMs / 4)),
           noDelay: true,
         },
         handler,
@@ -121,7 +123,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       const id = (request.params as { id?: string }).id;
       if (id !== undefined && !ID_PATTERN.test(id)) {
-        throw new GantryError('route_not_found', `No such resource: ${route.kind} takes an id of [A-Za-z0-9_.:-].`);
+        throw new GantryError(
+          'route_not_found',
+          `No such resource: ${route.kind} takes an id of [A-Za-z0-9_.:-].`,
+        );
       }
       for (const stage of requesters) {
         await stage.request!(ex);
