@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
 
-export const UPSTREAM_KEY = 'sk-ant-api03-test-upstream-key-0000000000000000000000000000000000000000000000000000000000AA';
+export const UPSTREAM_KEY =
+  'sk-ant-api03-test-upstream-key-0000000000000000000000000000000000000000000000000000000000AA';
 
 export interface ConfigOverrides {
   upstream?: Partial<ResolvedConfig['upstream']>;
@@ -37,7 +38,9 @@ export function testConfig(upstreamUrl: string, o: ConfigOverrides = {}): Resolv
       bodyTimeoutMs: 30_000,
       ...o.upstream,
     },
-    environments: o.environments ?? { default: { name: 'default', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' } },
+    environments: o.environments ?? {
+      default: { name: 'default', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' },
+    },
     clients: o.clients ?? [],
     logging: { level: 'info', destination: 'stdout' },
     secrets: { execRefreshMs: 300_000, execTimeoutMs: 10_000 },

@@ -163,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     app.route({
       method: others,
       url: path,
-      handler: async (_req, reply) => {
+      handler: async (_req, _reply) => {
         throw new GantryError(
           'method_not_allowed',
           `${path} does not take this method; use ${methods.join(' or ')}.`,
