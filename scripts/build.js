@@ -1,0 +1,15 @@
+// Builds dist/ for publishing: compiles src/ with tsc (relative `.ts` imports
+// are rewritten to `.js`), then checks that the compiled CLI loads. From a
+// checkout nothing needs building: Node runs the TypeScript sources directly.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+const { buildProgram } = await import(new URL('../dist/cli/main.js', import.meta.url).href);
+const commands = buildProgram()
+  .commands.map((c) => c.name())
+  .join(', ');
+console.log(`dist/ built; CLI commands: ${commands}`);
