@@ -4,6 +4,7 @@
  * every line the gateway writes.
  */
 import { Writable } from 'node:stream';
+import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
 
@@ -15,35 +16,21 @@ export interface ConfigOverrides {
   server?: Partial<ResolvedConfig['server']>;
   clients?: ResolvedConfig['clients'];
   environments?: ResolvedConfig['environments'];
+  admin?: ResolvedConfig['admin'];
 }
 
+/** The config `loadConfig` would build for an empty file, with test-friendly overrides. */
 export function testConfig(upstreamUrl: string, o: ConfigOverrides = {}): ResolvedConfig {
+  const base = parseConfig('{}', { source: 'test', baseDir: process.cwd() });
   return {
-    source: 'test',
-    server: {
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimit: 32 * 1024 * 1024,
-      headerLimit: 16 * 1024,
-      requestTimeoutMs: 60_000,
-      keepAliveTimeoutMs: 65_000,
-      drainTimeoutMs: 5_000,
-      ...o.server,
-    },
-    upstream: {
-      baseUrl: upstreamUrl,
-      connections: 16,
-      connectTimeoutMs: 2_000,
-      headersTimeoutMs: 30_000,
-      bodyTimeoutMs: 30_000,
-      ...o.upstream,
-    },
+    ...base,
+    server: { ...base.server, port: 0, drainTimeoutMs: 5_000, ...o.server },
+    upstream: { ...base.upstream, baseUrl: upstreamUrl, connectTimeoutMs: 2_000, ...o.upstream },
     environments: o.environments ?? {
       default: { name: 'default', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' },
     },
     clients: o.clients ?? [],
-    logging: { level: 'info', destination: 'stdout' },
-    secrets: { execRefreshMs: 300_000, execTimeoutMs: 10_000 },
+    admin: o.admin ?? {},
   };
 }
 

@@ -248,6 +248,11 @@ const clientSchema = mapping({
   limits: z.record(z.string(), z.unknown(), expected('a mapping (key: value pairs)')).default({}),
 });
 
+const adminSchema = mapping({
+  key_sha256: clientSchema.shape.key_sha256,
+  key: secretRef(CLIENT_KEY_EXAMPLES).optional(),
+});
+
 const loggingSchema = mapping({
   level: z.enum(LOG_LEVELS, expected(`one of ${LOG_LEVELS.join(', ')}`)).default('info'),
   destination: z
@@ -269,6 +274,7 @@ export const configSchema = mapping({
     .record(z.string(), environmentSchema, expected('a mapping of environment names'))
     .optional(),
   clients: z.array(clientSchema, expected('a list of clients')).default([]),
+  admin: adminSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   secrets: secretsSchema.prefault({}),
 });
@@ -363,6 +369,7 @@ const SECTIONS: [string, z.ZodType][] = [
   ['upstream', upstreamSchema],
   ['environments.<name>', environmentSchema],
   ['clients[]', clientSchema],
+  ['admin', adminSchema],
   ['logging', loggingSchema],
   ['secrets', secretsSchema],
 ];
@@ -696,7 +703,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     return client;
   });
-  const { server, upstream, logging, secrets } = raw;
+  const { server, upstream, logging, secrets, admin } = raw;
   return deepFreeze({
     source,
     server: {
@@ -717,6 +724,10 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     },
     environments,
     clients,
+    admin: {
+      ...(admin.key_sha256 !== undefined ? { keySha256: admin.key_sha256 } : {}),
+      ...(admin.key !== undefined ? { key: absoluteRef(admin.key, baseDir) } : {}),
+    },
     logging: { level: logging.level, destination: logging.destination },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
   });

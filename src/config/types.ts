@@ -53,6 +53,15 @@ export interface ClientConfig {
   limits: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The operator's key for `/admin/*` routes (and `/metrics` when protected).
+ * With neither set, admin routes answer 404: they do not exist.
+ */
+export interface AdminConfig {
+  keySha256?: string;
+  key?: SecretRefSpec;
+}
+
 export interface LoggingConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `stdout`, `stderr`, or a file path. */
@@ -78,6 +87,7 @@ export interface ResolvedConfig {
    * (see docs/gateway.md).
    */
   clients: readonly ClientConfig[];
+  admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
 }

@@ -23,7 +23,8 @@ import { createLogger, describeError, flushLogger } from '../observe/log.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { buildPipeline } from '../pipeline/index.ts';
 import { ID_PATTERN, ROUTES, type RouteDef } from '../pipeline/routes.ts';
-import type { SecretLookup, Stage } from '../pipeline/stage.ts';
+import type { GatewayRoute, SecretLookup, Stage } from '../pipeline/stage.ts';
+import { openAdminAuth } from './admin.ts';
 import { openSecretLookup } from './secrets.ts';
 
 export interface GatewayOptions {
@@ -54,7 +55,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logging, options.logDestination);
   const secrets = options.secrets ?? (await openSecretLookup(config, logger));
-  const stages = await buildPipeline({ config, logger, secrets });
+  const extraRoutes: GatewayRoute[] = [];
+  const stages = await buildPipeline({
+    config,
+    logger,
+    secrets,
+    routes: { add: (r) => extraRoutes.push(r) },
+  });
+  const admin = await openAdminAuth(config, logger);
   const completers = stages.filter((s) => s.complete);
   const requesters = stages.filter((s) => s.request);
 
@@ -174,6 +182,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
     });
   }
+  // Routes stages serve (health probes, metrics, admin views).
+  for (const route of extraRoutes) {
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (req, reply) => {
+        if (route.access === 'admin') admin.check(req.headers, req.method, req.url);
+        const answer = await route.handle({
+          headers: req.headers,
+          query: (req.query ?? {}) as Record<string, string | undefined>,
+          body: (req.body as ParsedBody | undefined)?.json,
+        });
+        const requestId = newId('gtw');
+        reply
+          .code(answer.status)
+          .headers({ 'request-id': requestId, 'gantry-request-id': requestId, ...answer.headers });
+        return typeof answer.body === 'string' || Buffer.isBuffer(answer.body)
+          ? answer.body
+          : JSON.stringify(answer.body);
+      },
+    });
+  }
   app.setNotFoundHandler(async (req) => {
     throw new GantryError(
       'route_not_found',
@@ -211,6 +241,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await closed;
       await Promise.all(stages.map((s: Stage) => s.close?.()));
       secrets.close?.();
+      admin.close();
       await flushLogger(logger);
     })();
     return closing;
@@ -238,6 +269,7 @@ function makeExchange(
     body: parsed?.json as Record<string, unknown> | undefined,
     signal,
     stream: false,
+    decisions: [],
     upstream: { attempts: 0 },
   };
 }

@@ -7,9 +7,38 @@
  * Stages read and fill the fields they own; nothing here holds policy.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Cost } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { GantryError } from '../errors.ts';
 import type { RouteDef } from './routes.ts';
+
+/**
+ * Something a stage decided about the exchange, in order. Decisions feed the
+ * response headers (`gantry-degraded`, `gantry-safety`, ...), the log line,
+ * metrics and the ledger row. Never content.
+ */
+export interface Decision {
+  /** The stage that decided (`admit`, `upstream`, `policy`, `safety.output`, ...). */
+  stage: string;
+  action:
+    | 'retried'
+    | 'failed_over'
+    | 'degraded'
+    | 'shed'
+    | 'blocked'
+    | 'rate_limited'
+    | 'budget_exceeded'
+    | 'downgraded'
+    | 'routed'
+    | 'rewritten'
+    | 'clamped'
+    | 'flagged'
+    | 'redacted';
+  /** Rule or policy id, e.g. `budget.client.daily`, `safety.secret.aws_access_key`. */
+  rule?: string;
+  /** Short metadata (a model id, a count); never content. */
+  detail?: string;
+}
 
 /** A virtual-key client resolved by `authenticate`. */
 export interface ExchangeClient {
@@ -55,8 +84,13 @@ export interface Exchange {
 
   client?: ExchangeClient;
   customer?: string;
+  /** The model the request names now (after any routing or fallback). */
   model?: string;
+  /** The model the client asked for, when a stage changed it. */
+  requestedModel?: string;
   stream: boolean;
+  /** Decisions taken by stages, in order. */
+  decisions: Decision[];
 
   upstream: {
     requestId?: string;
@@ -67,10 +101,14 @@ export interface Exchange {
     firstByteAt?: number;
     endedAt?: number;
     attempts: number;
+    /** Id of the upstream key used for the last attempt (never the key itself). */
+    keyId?: string;
   };
 
   response?: ExchangeResponse;
   usage?: Usage;
+  /** Cost of `usage`, set by the account stage. */
+  cost?: Cost;
   /** The upstream's error type for non-2xx answers or SSE error events. */
   errorType?: string;
   error?: GantryError;

@@ -3,6 +3,7 @@
  * src/observe/log.ts for what is never logged). Errors and 4xx/5xx answers log
  * at `warn`/`error` and always carry the upstream `request-id` when there is one.
  */
+import { channels } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
 import type { Exchange } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
@@ -27,6 +28,9 @@ export function logLine(ex: Exchange): Record<string, unknown> {
     error_type: ex.error?.type ?? ex.errorType,
     gantry_code: ex.error?.code,
     attempts: ex.upstream.attempts,
+    upstream_key: ex.upstream.keyId,
+    requested_model: ex.requestedModel,
+    decisions: ex.decisions.length > 0 ? ex.decisions : undefined,
     duration_ms: round(ex.finishedAt),
     upstream_ms:
       ex.upstream.sentAt !== undefined && ex.upstream.endedAt !== undefined
@@ -37,6 +41,7 @@ export function logLine(ex: Exchange): Record<string, unknown> {
         ? round(ex.upstream.firstByteAt - ex.upstream.sentAt)
         : undefined,
   };
+  if (ex.cost) line.cost_usd_micros = ex.cost.micros;
   if (ex.usage) {
     const u = ex.usage;
     line.usage = {
@@ -52,9 +57,11 @@ export function logLine(ex: Exchange): Record<string, unknown> {
 
 export function observe(ctx: StageContext): Stage {
   const log = ctx.logger;
+  const completed = channels.exchangeComplete;
   return {
     name: 'observe',
     complete(ex) {
+      if (completed.hasSubscribers) completed.publish(ex);
       const line = logLine(ex);
       if (ex.error?.code === 'internal_error') {
         line.err = describeError(ex.error.cause);

@@ -27,6 +27,37 @@ export interface StageContext {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
   readonly secrets: SecretLookup;
+  /** Stages may serve routes of their own (health, metrics, admin views). */
+  readonly routes: RouteRegistry;
+}
+
+/**
+ * A route a stage serves besides the API routes (health probes, `/metrics`,
+ * `/admin/...`). Answers are JSON unless `body` is a string or Buffer.
+ * `access: 'admin'` requires the admin key of `admin:` in config (401 when
+ * wrong; 404 when no admin key is configured, as if the route did not exist).
+ */
+export interface GatewayRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  access: 'admin' | 'public';
+  handle(request: GatewayRouteRequest): GatewayRouteReply | Promise<GatewayRouteReply>;
+}
+
+export interface GatewayRouteRequest {
+  headers: import('node:http').IncomingHttpHeaders;
+  query: Readonly<Record<string, string | undefined>>;
+  body: unknown;
+}
+
+export interface GatewayRouteReply {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+export interface RouteRegistry {
+  add(route: GatewayRoute): void;
 }
 
 /** Live secret values by reference spec (opened at start-up, refreshed in the background). */
