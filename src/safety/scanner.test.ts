@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { PII_DETECTORS, SECRET_DETECTORS } from './detectors.ts';
+import { type ScanRule, scanText, TextScanner } from './scanner.ts';
+
+const rules = (action: 'flag' | 'redact' | 'block'): ScanRule[] =>
+  [...SECRET_DETECTORS, ...PII_DETECTORS].map((detector) => ({ detector, action }));
+const REDACT = rules('redact');
+
+const AWS = `AKIA${'IOSFODNN7EXAMPLE'}`;
+const ANTHROPIC = `${['sk', 'ant', 'api03'].join('-')}-${'x1Y2z3'.repeat(15)}abcAA`;
+const PEM = `-----BEGIN PRIVATE KEY-----\n${'QUJD'.repeat(40)}\n${'REVG'.repeat(30)}\n-----END PRIVATE KEY-----`;
+
+/** Pieces texts are made of: prose, punctuation, and things some detector matches (or nearly). */
+const FRAGMENTS = [
+  'the ',
+  'key ',
+  'is ',
+  ' ',
+  '\n',
+  '. ',
+  ', ',
+  '"',
+  '=',
+  'password = "',
+  'hunter2hunter',
+  AWS,
+  AWS.slice(0, 10),
+  ANTHROPIC,
+  ANTHROPIC.slice(0, 30),
+  PEM,
+  PEM.slice(0, 60),
+  'jane.doe@example.com',
+  'jane.doe',
+  '@example',
+  '.com',
+  '415-555-0132',
+  '+44 20 7946 0958',
+  '4111 1111 1111 1111',
+  '4111 1111 1111 1112',
+  'GB82 WEST 1234 5698 7654 32',
+  '219-09-9999',
+  '666-12-3456',
+  'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N',
+  `ghp_${'a1B2c3'.repeat(6)}`,
+  'lorem',
+  'ipsum',
+  '12',
+  '-',
+];
+
+const textArb = fc
+  .array(fc.constantFrom(...FRAGMENTS), { minLength: 1, maxLength: 40 })
+  .map((a) => a.join(''));
+
+/** Splits `text` at sorted random cut points. */
+const splitArb = (text: string) =>
+  fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, text.length - 1) }), { maxLength: 12 }).map((cuts) => {
+    const sorted = cuts.filter((c) => c < text.length).sort((a, b) => a - b);
+    const parts: string[] = [];
+    let prev = 0;
+    for (const c of sorted) {
+      parts.push(text.slice(prev, c));
+      prev = c;
+    }
+    parts.push(text.slice(prev));
+    return parts;
+  });
+
+describe('TextScanner', () => {
+  test('a key split across three deltas is redacted', () => {
+    const s = new TextScanner(REDACT);
+    const out =
+      s.push(`my key: ${AWS.slice(0, 6)}`) + s.push(AWS.slice(6, 14)) + s.push(`${AWS.slice(14)} ok`);
+    assert.equal(out + s.flush(), 'my key: [REDACTED:aws_access_key] ok');
+    assert.deepEqual(s.findings, [{ rule: 'secret.aws_access_key', action: 'redact' }]);
+  });
+
+  test('holds back at most holdBack characters of plain text', () => {
+    const s = new TextScanner(REDACT, { holdBack: 64 });
+    let released = '';
+    for (let i = 0; i < 50; i++) {
+      released += s.push('word ');
+      assert.ok(s.held <= 64, `held ${s.held}`);
+    }
+    assert.equal(released.length + s.held, 250);
+  });
+
+  test('an incomplete private key block is held until its END line', () => {
+    const s = new TextScanner(REDACT, { holdBack: 16 });
+    const head = s.push(`x ${PEM.slice(0, 120)}`);
+    assert.equal(head, 'x ');
+    const rest = s.push(PEM.slice(120)) + s.flush();
+    assert.equal(rest, '[REDACTED:private_key]');
+  });
+
+  test('block releases the text before the match, then nothing', () => {
+    const s = new TextScanner(rules('block'));
+    const out = s.push(`before ${AWS} after and more text that follows it for a while to pass the window.`);
+    assert.equal(out + s.flush(), 'before ');
+    assert.deepEqual(s.blocked, { rule: 'secret.aws_access_key', action: 'block' });
+    assert.equal(s.push('more'), '');
+  });
+
+  test('flag keeps the text and records the finding', () => {
+    const r = scanText(`a ${AWS} b jane.doe@example.com`, rules('flag'));
+    assert.equal(r.text, `a ${AWS} b jane.doe@example.com`);
+    assert.deepEqual(
+      r.findings.map((f) => f.rule),
+      ['secret.aws_access_key', 'pii.email'],
+    );
+  });
+
+  test('property: for any split, the streamed result equals the whole-text result', () => {
+    fc.assert(
+      fc.property(
+        textArb.chain((text) =>
+          fc.tuple(
+            fc.constant(text),
+            splitArb(text),
+            fc.constantFrom(64, 100, 256),
+            fc.constantFrom('redact', 'flag'),
+          ),
+        ),
+        ([text, parts, holdBack, action]) => {
+          const ruleSet = action === 'redact' ? REDACT : rules('flag');
+          const whole = scanText(text, ruleSet);
+          const s = new TextScanner(ruleSet, { holdBack });
+          let out = '';
+          for (const p of parts) out += s.push(p);
+          out += s.flush();
+          assert.equal(out, whole.text);
+          assert.deepEqual(s.findings, whole.findings);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  test('property: block mode stops at the same place for any split', () => {
+    fc.assert(
+      fc.property(
+        textArb.chain((text) => fc.tuple(fc.constant(text), splitArb(text))),
+        ([text, parts]) => {
+          const ruleSet = rules('block');
+          const whole = scanText(text, ruleSet);
+          const s = new TextScanner(ruleSet);
+          let out = '';
+          for (const p of parts) out += s.push(p);
+          out += s.flush();
+          assert.equal(out, whole.text);
+          assert.deepEqual(s.blocked, whole.blocked);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The hold-back text scanner: judges text that arrives in pieces (stream
+ * deltas) exactly as it would judge the whole text at once.
+ *
+ * Contract:
+ * - `push(delta)` appends text and returns the part that is now safe to
+ *   release (redacted where a `redact` rule matched). At most `holdBack`
+ *   characters are held back, more only while a detector reports an
+ *   incomplete match that could still grow (a private key block before its
+ *   END line, an API key longer than the window), capped at `maxHold`.
+ * - `flush()` releases the rest (the end of a text block or stream).
+ * - `findings` lists every match released so far; `blocked` is set when a
+ *   `block` rule matched: the text before the match is released, the rest
+ *   never is, and the caller ends the response with an error.
+ *
+ * Why the result does not depend on how the text was split: text is released
+ * only up to a cut `c` such that (1) no candidate of any detector, valid or
+ * not, starts before `c` and ends after it, (2) no possibly-incomplete match
+ * (`Detector.open`) starts before `c`, and (3) at least `holdBack` characters
+ * follow `c`, more than any bounded match is long. Every match that starts
+ * before `c` is therefore complete and the same as in the whole text, and each
+ * detector's left-to-right search restarts at `c` exactly where it would be in
+ * the whole text. A fast-check property test (`scanner.test.ts`) checks this
+ * for arbitrary splits. Only the `maxHold` cap can break it, for inputs that
+ * keep an incomplete match open for more than `maxHold` characters.
+ *
+ * @example
+ *   const s = new TextScanner([{ detector: awsKey, action: 'redact' }]);
+ *   s.push('key AKIAIOSFOD') + s.push('NN7EXAMPLE.') + s.flush()
+ *   // 'key [REDACTED:aws_access_key].'
+ */
+import type { Candidate, Detector } from './detectors.ts';
+
+export type Action = 'flag' | 'redact' | 'block';
+
+export interface ScanRule {
+  detector: Detector;
+  action: Action;
+}
+
+export interface Finding {
+  rule: string;
+  action: Action;
+}
+
+export interface ScannerOptions {
+  /** Characters held back behind the newest text (default 64). */
+  holdBack?: number;
+  /** Most characters ever held while an incomplete match is open (default 16384). */
+  maxHold?: number;
+}
+
+/** Characters of released text kept as look-behind context for the detectors. */
+const CONTEXT = 32;
+
+interface Hit extends Candidate {
+  rule: ScanRule;
+}
+
+export class TextScanner {
+  readonly findings: Finding[] = [];
+  blocked: Finding | undefined;
+  readonly #rules: readonly ScanRule[];
+  readonly #holdBack: number;
+  readonly #maxHold: number;
+  /** Original text not yet released. */
+  #buf = '';
+  /** The last released original characters (look-behind context). */
+  #ctx = '';
+
+  constructor(rules: readonly ScanRule[], options: ScannerOptions = {}) {
+    this.#rules = rules;
+    this.#holdBack = options.holdBack ?? 64;
+    this.#maxHold = Math.max(this.#holdBack, options.maxHold ?? 16_384);
+  }
+
+  /** Characters currently held back. */
+  get held(): number {
+    return this.#buf.length;
+  }
+
+  push(delta: string): string {
+    if (this.blocked) return '';
+    this.#buf += delta;
+    return this.#release(false);
+  }
+
+  flush(): string {
+    if (this.blocked) return '';
+    return this.#release(true);
+  }
+
+  #release(final: boolean): string {
+    const from = this.#ctx.length;
+    const text = this.#ctx + this.#buf;
+    const end = text.length;
+    if (end === from) return '';
+    let cut = final ? end : Math.max(from, end - this.#holdBack);
+    const hits: Hit[] = [];
+    for (const rule of this.#rules) {
+      for (const c of rule.detector.find(text, from)) hits.push({ ...c, rule });
+      if (!final && rule.detector.open) {
+        const o = rule.detector.open(text, from);
+        if (o >= 0 && o < cut) cut = o;
+      }
+    }
+    if (!final) {
+      // Move the cut before any candidate that crosses it (or that touches the end and could grow).
+      for (let moved = true; moved; ) {
+        moved = false;
+        for (const h of hits) {
+          if (h.start < cut && (h.end > cut || h.end === end)) {
+            cut = h.start;
+            moved = true;
+          }
+        }
+      }
+      if (end - cut > this.#maxHold) cut = end - this.#maxHold;
+      if (cut <= from) return '';
+    }
+    const chosen = hits
+      .filter((h) => h.valid && h.start < cut && h.end <= cut)
+      .sort((a, b) => a.start - b.start || b.end - a.end);
+    let out = '';
+    let pos = from;
+    let lastEnd = from;
+    for (const h of chosen) {
+      if (h.start < lastEnd) continue; // overlaps an earlier match
+      lastEnd = h.end;
+      const finding = { rule: h.rule.detector.rule, action: h.rule.action };
+      if (h.rule.action === 'block') {
+        out += text.slice(pos, h.start);
+        this.findings.push(finding);
+        this.blocked = finding;
+        this.#buf = '';
+        return out;
+      }
+      this.findings.push(finding);
+      if (h.rule.action === 'redact') {
+        const rs = h.redactStart ?? h.start;
+        const re = h.redactEnd ?? h.end;
+        out += `${text.slice(pos, rs)}[REDACTED:${h.rule.detector.label}]`;
+        pos = re;
+      }
+    }
+    out += text.slice(pos, cut);
+    this.#ctx = text.slice(Math.max(0, cut - CONTEXT), cut);
+    this.#buf = text.slice(cut);
+    return out;
+  }
+}
+
+/**
+ * The whole-text judgement: the same scanner, fed at once. When `blocked` is
+ * set, `text` is only the part before the blocking match.
+ */
+export function scanText(
+  text: string,
+  rules: readonly ScanRule[],
+): { text: string; findings: Finding[]; blocked: Finding | undefined } {
+  const s = new TextScanner(rules);
+  const head = s.push(text);
+  const tail = s.flush();
+  return { text: head + tail, findings: s.findings, blocked: s.blocked };
+}
