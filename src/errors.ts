@@ -77,6 +77,23 @@ export const ERROR_CODES = {
     summary:
       'The upstream stream failed after it started; the client receives an SSE `error` event (status stays 200).',
   },
+  input_limit_exceeded: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary:
+      'The request exceeds an input limit of the client’s safety policy (the message names the limit).',
+  },
+  input_blocked: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The request was blocked by the client’s input safety policy (prompt injection or moderation).',
+  },
+  output_blocked: {
+    status: 403,
+    type: 'permission_error',
+    summary:
+      'The response was withheld by the client’s output safety policy; in a stream, an SSE `error` event ends it.',
+  },
   shutting_down: {
     status: 503,
     type: 'overloaded_error',

@@ -11,6 +11,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { safetySchema } from '../safety/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { parseSecretRef, SecretRefError } from './secrets.ts';
 import type { ClientConfig, EnvironmentConfig, LoggingConfig, ResolvedConfig } from './types.ts';
@@ -246,6 +247,7 @@ const clientSchema = mapping({
     .optional(),
   key: secretRef(CLIENT_KEY_EXAMPLES).optional(),
   limits: z.record(z.string(), z.unknown(), expected('a mapping (key: value pairs)')).default({}),
+  safety: safetySchema.optional(),
 });
 
 const adminSchema = mapping({
@@ -701,6 +703,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     const client: ClientConfig = { name: c.name, environment: c.environment, limits: c.limits };
     if (c.key_sha256 !== undefined) client.keySha256 = c.key_sha256;
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
+    if (c.safety !== undefined) client.safety = c.safety;
     return client;
   });
   const { server, upstream, logging, secrets, admin } = raw;

@@ -5,6 +5,8 @@
  * `openSecret()` turns them into live handles at start-up.
  */
 
+import type { SafetyConfig } from '../safety/config.ts';
+
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
 export type SecretRefSpec = string;
 
@@ -51,6 +53,8 @@ export interface ClientConfig {
   key?: SecretRefSpec;
   /** Limits and policy for later stages; kept as validated data. */
   limits: Readonly<Record<string, unknown>>;
+  /** Content-safety controls (src/safety/config.ts); absent: all off. */
+  safety?: SafetyConfig;
 }
 
 /**

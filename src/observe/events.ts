@@ -62,6 +62,17 @@ export interface InvariantEvent {
   at: number;
 }
 
+/** A content-safety control decided on one exchange (one event per rule and action). */
+export interface SafetyEvent {
+  stage: 'safety.input' | 'safety.output';
+  /** Rule id, e.g. `secret.aws_access_key`, `injection.instruction_override`, `limit.max_chars`. */
+  rule: string;
+  action: 'flagged' | 'redacted' | 'blocked';
+  client?: string;
+  stream: boolean;
+  at: number;
+}
+
 export const channels = {
   exchangeComplete: diagnostics.channel('gantry:exchange:complete'),
   breaker: diagnostics.channel('gantry:breaker'),
@@ -69,6 +80,7 @@ export const channels = {
   budget: diagnostics.channel('gantry:budget'),
   ledger: diagnostics.channel('gantry:ledger'),
   invariant: diagnostics.channel('gantry:invariant'),
+  safety: diagnostics.channel('gantry:safety'),
 } as const;
 
 /** Publishes only when someone listens; `make` builds the payload lazily. */

@@ -17,6 +17,12 @@ import type { Exchange } from './exchange.ts';
 export interface Stage {
   readonly name: string;
   request?(ex: Exchange): void | Promise<void>;
+  /**
+   * Runs once an earlier stage has set `ex.response` (before it is rendered),
+   * in stage order: output filters wrap or replace the response here (for
+   * example safety.output after upstream). May throw a `GantryError`.
+   */
+  respond?(ex: Exchange): void | Promise<void>;
   complete?(ex: Exchange): void;
   /** Releases what the stage holds (connection pools, timers) at shutdown. */
   close?(): Promise<void>;
