@@ -98,5 +98,8 @@ export function systemPromptLeakDetector(system: string, minChars: number): Dete
 }
 
 function span(n: Normalised, s: number, e: number): Candidate {
+  // A span never starts or ends with whitespace.
+  if (n.text[s] === ' ') s++;
+  if (n.text[e - 1] === ' ') e--;
   return { start: n.map[s], end: n.map[e - 1] + 1, valid: true };
 }
