@@ -144,6 +144,13 @@ function setHeader(ex: Exchange): void {
 
 async function readAll(body: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk);
+  try {
+    for await (const chunk of body) chunks.push(chunk);
+  } catch (err) {
+    // Nothing was sent yet: the client gets a clean error instead of a cut body.
+    throw new GantryError('upstream_connection_failed', 'The upstream answer was interrupted.', {
+      cause: err,
+    });
+  }
   return Buffer.concat(chunks);
 }

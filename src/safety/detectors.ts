@@ -226,6 +226,7 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     // password = "…", api_key: '…', "client_secret": "…": only the value is redacted.
     re: /(?<![A-Za-z0-9])["']?(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?\s{0,3}[:=]\s{0,3}(["'])([^"'\s]{6,200})\1/i,
     group: 2,
+    open: /(?<![A-Za-z0-9])["']?(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?\s{0,3}[:=]\s{0,3}["'][^"'\s]{0,200}$/i,
   }),
 ];
 
