@@ -295,6 +295,7 @@ describe('input checks through the gateway', () => {
           assert.equal(body.error.details.gantry_code, 'input_limit_exceeded');
           assert.equal(body.error.details.limit, limit);
           assert.match(body.error.message, new RegExp(limit));
+          assert.equal(err.headers?.get('gantry-safety'), `blocked; rules=limit.${limit}`);
           return true;
         },
       );
@@ -315,6 +316,10 @@ describe('input checks through the gateway', () => {
         const body = err.error as { error: { details: { gantry_code: string; rules: string[] } } };
         assert.equal(body.error.details.gantry_code, 'input_blocked');
         assert.ok(body.error.details.rules.includes('injection.instruction_override'));
+        assert.match(
+          err.headers?.get('gantry-safety') ?? '',
+          /^blocked; rules=.*injection\.instruction_override/,
+        );
         return true;
       },
     );

@@ -20,7 +20,8 @@ import { type SafetyConfig, safetyEnabled } from '../safety/config.ts';
 import { detectInjection } from '../safety/injection.ts';
 import { checkInputLimits, summarizeInput } from '../safety/input.ts';
 import { Moderator } from '../safety/moderation.ts';
-import { recordDecision } from '../safety/record.ts';
+import { recordDecision, safetyHeader } from '../safety/record.ts';
+import type { Exchange } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
 interface Plan {
@@ -50,9 +51,9 @@ export function safetyInput(ctx: StageContext): Stage {
       try {
         checkInputLimits(cfg.inputLimits, input, ex.rawBody?.length ?? 0);
       } catch (err) {
-        const limit = (err as GantryError).details?.limit;
-        recordDecision(ex, 'safety.input', 'blocked', `limit.${String(limit)}`);
-        throw err;
+        const e = err as GantryError;
+        recordDecision(ex, 'safety.input', 'blocked', `limit.${String(e.details?.limit)}`);
+        throw new GantryError(e.code, e.message, { details: e.details, headers: decisionHeader(ex) });
       }
       if (ex.route.kind !== 'messages') return;
 
@@ -74,6 +75,7 @@ export function safetyInput(ctx: StageContext): Stage {
               'The request was blocked by the gateway’s prompt-injection policy.',
               {
                 details: { rules: [...hits.keys()] },
+                headers: decisionHeader(ex),
               },
             );
           }
@@ -93,6 +95,7 @@ export function safetyInput(ctx: StageContext): Stage {
               'The request was blocked by the gateway’s moderation policy.',
               {
                 details: { rules: verdict.rules },
+                headers: decisionHeader(ex),
               },
             );
           }
@@ -100,4 +103,10 @@ export function safetyInput(ctx: StageContext): Stage {
       }
     },
   };
+}
+
+/** The `gantry-safety` header for an error this stage answers with. */
+function decisionHeader(ex: Exchange): Record<string, string> {
+  const value = safetyHeader(ex);
+  return value ? { 'gantry-safety': value } : {};
 }
