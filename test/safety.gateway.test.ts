@@ -51,6 +51,10 @@ const clients: Array<[name: string, safety: Parameters<typeof safetyConfig>[0] |
     'mod-closed',
     { moderation: { mode: 'block', url: 'http://placeholder/', timeout_ms: 150, on_error: 'closed' } },
   ],
+  [
+    'mod-out',
+    { moderation: { mode: 'block', apply_to: 'output', url: 'http://placeholder/', timeout_ms: 2000 } },
+  ],
   ['mod-model', { moderation: { mode: 'block', provider: 'model', model: MODEL, timeout_ms: 5000 } }],
 ];
 const keyOf = (name: string) => `gk_safety_${name.replace(/-/g, '_')}_000000000000000000000000000`;
@@ -387,6 +391,20 @@ describe('moderation', () => {
       });
     }
     assert.equal(webhookCalls - calls, 1);
+  });
+
+  test('output moderation: a flagged non-streaming answer becomes 403 output_blocked', async () => {
+    sim.state.enqueue({ text: 'This answer is FORBIDDEN by the webhook.' });
+    await assert.rejects(sdk('mod-out').messages.create(params('hello')), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.PermissionDeniedError);
+      const body = err.error as { error: { details: { gantry_code: string; rules: string[] } } };
+      assert.equal(body.error.details.gantry_code, 'output_blocked');
+      assert.deepEqual(body.error.details.rules, ['moderation.violence']);
+      return true;
+    });
+    sim.state.enqueue({ text: 'A fine answer.' });
+    const ok = await sdk('mod-out').messages.create(params('hello again'));
+    assert.equal(textOf(ok), 'A fine answer.');
   });
 
   test('a webhook that times out: fail-open lets the request through', async () => {

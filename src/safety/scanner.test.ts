@@ -91,6 +91,14 @@ describe('TextScanner', () => {
     assert.equal(released.length + s.held, 250);
   });
 
+  test('a long run of word characters (a base64 blob) is not held beyond the window', () => {
+    const s = new TextScanner(REDACT, { holdBack: 64 });
+    let released = 0;
+    for (let i = 0; i < 500; i++) released += s.push('QUJDRA').length;
+    assert.ok(s.held <= 64, `held ${s.held}`);
+    assert.equal(released + s.held, 3000);
+  });
+
   test('an incomplete private key block is held until its END line', () => {
     const s = new TextScanner(REDACT, { holdBack: 16 });
     const head = s.push(`x ${PEM.slice(0, 120)}`);
