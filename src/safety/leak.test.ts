@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { systemPromptLeakDetector, systemText } from './leak.ts';
 import { scanText, TextScanner } from './scanner.ts';
 
@@ -41,4 +42,39 @@ test('system as text blocks; streamed leak is redacted like the whole text', () 
   let out = '';
   for (let i = 0; i < text.length; i += 5) out += s.push(text.slice(i, i + 5));
   assert.equal(out + s.flush(), whole);
+});
+
+test('property: a streamed leak is judged as the whole text for any split', () => {
+  const rule = { detector: systemPromptLeakDetector(SYSTEM, 80)!, action: 'redact' as const };
+  const pieces = [SYSTEM, SYSTEM.slice(0, 90), SYSTEM.slice(40), 'Hello. ', 'the assistant ', '\n', 'ok '];
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 6 }).map((a) => a.join('')),
+      fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 30 }),
+      (text, cuts) => {
+        const whole = scanText(text, [rule]).text;
+        const s = new TextScanner([rule]);
+        let out = '';
+        let pos = 0;
+        for (const c of cuts) {
+          out += s.push(text.slice(pos, pos + c));
+          pos += c;
+        }
+        out += s.push(text.slice(pos));
+        assert.equal(out + s.flush(), whole);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('a long system prompt is indexed quickly and cached', () => {
+  const big = Array.from({ length: 5000 }, (_, i) => `rule ${i}: be precise.`).join(' ');
+  const t0 = performance.now();
+  const d = systemPromptLeakDetector(big, 80);
+  const built = performance.now() - t0;
+  assert.ok(d);
+  assert.ok(built < 2000, `built in ${built} ms`);
+  assert.equal(systemPromptLeakDetector(big, 80), d);
+  assert.equal(d.find(`x ${big.slice(5000, 5200)} y`, 0).length, 1);
 });
