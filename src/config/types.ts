@@ -51,6 +51,8 @@ export interface ClientConfig {
   key?: SecretRefSpec;
   /** Limits and policy for later stages; kept as validated data. */
   limits: Readonly<Record<string, unknown>>;
+  /** Model catalog, routing, max_tokens and prompt-caching policy (src/policy/config.ts). */
+  policy?: import('../policy/config.ts').ClientPolicy;
 }
 
 /**
@@ -75,6 +77,16 @@ export interface SecretsConfig {
   execTimeoutMs: number;
 }
 
+/** `storage`: where state lives. `ledger*`: the cost ledger (docs/storage.md). */
+export interface StorageConfig {
+  /** `sqlite:<path>` or a `postgres://` URL. */
+  ledger: string;
+  /** Most ledger rows held in memory while the store is slow or down. */
+  ledgerBufferRows: number;
+  /** Ledger flush interval, ms. */
+  ledgerFlushMs: number;
+}
+
 export interface ResolvedConfig {
   /** Where the config came from: a file path, or `defaults`. */
   source: string;
@@ -90,4 +102,5 @@ export interface ResolvedConfig {
   admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
+  storage: StorageConfig;
 }
