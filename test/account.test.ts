@@ -1,0 +1,140 @@
+/**
+ * The account stage through the gateway: the row's fields (ids, client,
+ * environment, customer, timings, decisions), and the invariant alarms, each
+ * published on `channels.invariant` and logged.
+ */
+import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { costOf } from '../src/anthropic/cost.ts';
+import { emptyUsage } from '../src/anthropic/usage.ts';
+import { hashKey } from '../src/config/keys.ts';
+import type { Gateway } from '../src/gateway/server.ts';
+import { brokenInvariants } from '../src/ledger/invariants.ts';
+import type { LedgerRow } from '../src/ledger/row.ts';
+import { openLedgerStore } from '../src/ledger/store.ts';
+import type { InvariantEvent } from '../src/observe/events.ts';
+import { type Simulator, startSimulator } from '../src/simulator/index.ts';
+import { type LogSink, startTestGateway, UPSTREAM_KEY } from './support.ts';
+
+const KEY = 'gk_accountTestKey000000000000000000000000000';
+let sim: Simulator;
+let gateway: Gateway;
+let logs: LogSink;
+const dir = mkdtempSync(join(tmpdir(), 'gantry-account-'));
+const events: InvariantEvent[] = [];
+const onInvariant = (m: unknown) => events.push(m as InvariantEvent);
+let rows: LedgerRow[] = [];
+
+before(async () => {
+  diagnostics.subscribe('gantry:invariant', onInvariant);
+  sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
+  ({ gateway, logs } = await startTestGateway(sim.url, {
+    environments: { prod: { name: 'prod', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' } },
+    clients: [{ name: 'checkout', environment: 'prod', keySha256: hashKey(KEY), limits: {} }],
+    storage: { ledger: `sqlite:${join(dir, 'l.db')}`, ledgerFlushMs: 20 },
+  }));
+});
+after(async () => {
+  diagnostics.unsubscribe('gantry:invariant', onInvariant);
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sdk = () =>
+  new Anthropic({
+    apiKey: KEY,
+    baseURL: gateway.url,
+    maxRetries: 0,
+    defaultHeaders: { 'x-gantry-customer': 'cust-9' },
+  });
+
+describe('account stage', () => {
+  let streamed = '';
+  let unpriced = '';
+  let doubled = '';
+  test('traffic', async () => {
+    const s = await sdk()
+      .messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+    for await (const _ of s.data) void _;
+    streamed = s.response.headers.get('gantry-request-id')!;
+    // A catalog model whose prices are unconfirmed: tokens without cost.
+    const u = await sdk()
+      .messages.create({
+        model: 'claude-mythos-5-2',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+    unpriced = u.response.headers.get('gantry-request-id')!;
+    // A cache-write total smaller than its TTL breakdown: tokens counted in two places.
+    sim.state.enqueue({
+      usage: {
+        cache_creation_input_tokens: 50,
+        cache_creation: { ephemeral_5m_input_tokens: 40, ephemeral_1h_input_tokens: 40 },
+      },
+    });
+    const d = await sdk()
+      .messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+    doubled = d.response.headers.get('gantry-request-id')!;
+    await gateway.close();
+    const store = await openLedgerStore(`sqlite:${join(dir, 'l.db')}`);
+    rows = await store.rows();
+    await store.close();
+  });
+
+  test('a row carries ids, client, environment, customer, timings, attempts and decisions', () => {
+    const r = rows.find((x) => x.id === streamed);
+    assert.ok(r);
+    assert.match(r.upstreamRequestId ?? '', /^req_/);
+    assert.deepEqual(
+      [r.client, r.environment, r.customer, r.model, r.stream, r.status, r.outcome],
+      ['checkout', 'prod', 'cust-9', 'claude-haiku-4-5', true, 200, 'ok'],
+    );
+    assert.ok(r.costMicros > 0 && r.inputTokens > 0 && r.outputTokens > 0);
+    assert.ok(r.latencyMs !== null && r.ttftMs !== null && r.ttftMs <= r.latencyMs);
+    assert.equal(r.attempts, 1);
+    assert.equal(r.decisions, '[]');
+  });
+
+  test('invariants: tokens without cost and cache counted twice are published and logged', () => {
+    assert.ok(
+      events.some(
+        (e) =>
+          e.rule === 'tokens_without_cost' && e.requestId === unpriced && e.model === 'claude-mythos-5-2',
+      ),
+    );
+    assert.ok(events.some((e) => e.rule === 'cache_counted_twice' && e.requestId === doubled));
+    assert.ok(!events.some((e) => e.requestId === streamed));
+    const lines = logs.records().filter((l) => l.msg === 'accounting invariant broken');
+    assert.deepEqual(lines.map((l) => l.invariant).sort(), ['cache_counted_twice', 'tokens_without_cost']);
+    assert.equal(rows.find((x) => x.id === unpriced)?.priced, false);
+  });
+
+  test('invariants: a model missing from the catalog', () => {
+    const u = { ...emptyUsage(), inputTokens: 100, outputTokens: 10 };
+    assert.deepEqual(brokenInvariants(u, costOf(u, 'claude-nova-9'), 'claude-nova-9'), [
+      'model_not_in_catalog',
+    ]);
+    assert.deepEqual(brokenInvariants(u, costOf(u, 'claude-haiku-4-5'), 'claude-haiku-4-5'), []);
+    assert.deepEqual(
+      brokenInvariants(emptyUsage(), costOf(emptyUsage(), 'claude-nova-9'), 'claude-nova-9'),
+      [],
+    );
+  });
+});
