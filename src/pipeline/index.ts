@@ -7,6 +7,7 @@
 import { account } from './account.ts';
 import { authenticate } from './authenticate.ts';
 import { observe } from './observe.ts';
+import { policy } from './policy.ts';
 import type { Stage, StageContext, StageFactory } from './stage.ts';
 import { upstream } from './upstream.ts';
 import { validate } from './validate.ts';
@@ -14,6 +15,7 @@ import { validate } from './validate.ts';
 export const STAGES: ReadonlyArray<readonly [name: string, factory: StageFactory]> = [
   ['authenticate', authenticate], // virtual key -> client, environment, customer
   ['validate', validate], // body shape; reads model and stream
+  ['policy', policy], // catalog check, allow-list, aliases, routing, max_tokens, prompt caching
   ['upstream', upstream], // forward over the keep-alive pool; relay and tap the answer
   ['account', account], // price the usage, write the ledger row (off the request path)
   ['observe', observe], // one redacted log line per request
