@@ -138,3 +138,49 @@ describe('account stage', () => {
     );
   });
 });
+
+describe('account stage with a PostgreSQL ledger', () => {
+  const table = `gantry_acct_${process.pid}_${Date.now().toString(36)}`;
+  const url = `postgres://postgres@127.0.0.1:5432/test?table=${table}`;
+  after(async () => {
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+    await c.connect();
+    await c.query(`DROP TABLE IF EXISTS ${table}`);
+    await c.end();
+  });
+
+  test('rows land in PostgreSQL, priced like in SQLite', async () => {
+    const s = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
+    const { gateway: g } = await startTestGateway(s.url, {
+      clients: [{ name: 'pgclient', environment: 'default', keySha256: hashKey(KEY), limits: {} }],
+      storage: { ledger: url, ledgerFlushMs: 20 },
+    });
+    const client = new Anthropic({ apiKey: KEY, baseURL: g.url, maxRetries: 0 });
+    const ids: string[] = [];
+    for (const stream of [false, true]) {
+      const r = await client.messages
+        .create({
+          model: 'claude-sonnet-4-6',
+          max_tokens: 40,
+          stream,
+          messages: [{ role: 'user', content: 'pg' }],
+        } as never)
+        .withResponse();
+      if (stream) for await (const _ of r.data as unknown as AsyncIterable<unknown>) void _;
+      ids.push(r.response.headers.get('gantry-request-id')!);
+    }
+    await g.close();
+    await s.close();
+    const store = await openLedgerStore(url);
+    const got = await store.rows();
+    await store.close();
+    assert.deepEqual(got.map((r) => r.id).sort(), [...ids].sort());
+    for (const r of got) {
+      const u = { ...emptyUsage(), inputTokens: r.inputTokens, outputTokens: r.outputTokens };
+      assert.ok(r.costMicros > 0);
+      assert.equal(r.costMicros, costOf(u, 'claude-sonnet-4-6').micros);
+      assert.equal(r.client, 'pgclient');
+    }
+  });
+});
