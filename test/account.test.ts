@@ -184,3 +184,67 @@ describe('account stage with a PostgreSQL ledger', () => {
     }
   });
 });
+
+describe('a passed-through model missing from the catalog', () => {
+  test('its usage raises model_not_in_catalog (published and logged); the row is marked unpriced', async () => {
+    const { createServer } = await import('node:http');
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_nova' });
+        res.end(
+          JSON.stringify({
+            id: 'msg_nova',
+            type: 'message',
+            role: 'assistant',
+            model: 'claude-nova-9',
+            content: [{ type: 'text', text: 'ok' }],
+            stop_reason: 'end_turn',
+            stop_sequence: null,
+            usage: { input_tokens: 120, output_tokens: 30 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as import('node:net').AddressInfo).port;
+    const db = join(dir, 'nova.db');
+    const { gateway: g, logs: l } = await startTestGateway(`http://127.0.0.1:${port}`, {
+      clients: [
+        {
+          name: 'early',
+          environment: 'default',
+          keySha256: hashKey(KEY),
+          limits: {},
+          policy: { allowUnknownModels: true, promptCaching: 'off', cacheTtl: '5m' },
+        },
+      ],
+      storage: { ledger: `sqlite:${db}` },
+    });
+    const before = events.length;
+    try {
+      const msg = await new Anthropic({ apiKey: KEY, baseURL: g.url, maxRetries: 0 }).messages.create({
+        model: 'claude-nova-9',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'new model' }],
+      });
+      assert.equal(msg.model, 'claude-nova-9');
+    } finally {
+      await g.close();
+      await new Promise((r) => upstream.close(r));
+    }
+    const fired = events.slice(before);
+    assert.deepEqual(
+      fired.map((e) => [e.rule, e.model]),
+      [['model_not_in_catalog', 'claude-nova-9']],
+    );
+    assert.ok(l.records().some((x) => x.invariant === 'model_not_in_catalog'));
+    const store = await openLedgerStore(`sqlite:${db}`);
+    const [row] = await store.rows();
+    await store.close();
+    assert.deepEqual(
+      [row.model, row.inputTokens, row.outputTokens, row.costMicros, row.priced],
+      ['claude-nova-9', 120, 30, 0, false],
+    );
+  });
+});
