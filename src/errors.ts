@@ -99,6 +99,23 @@ export const ERROR_CODES = {
     type: 'overloaded_error',
     summary: 'The gateway is draining for shutdown and takes no new requests.',
   },
+  model_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    summary:
+      'The model id is not in the catalog, or is retired; refused before any upstream spend (the message names the closest ids).',
+  },
+  model_not_allowed: {
+    status: 403,
+    type: 'permission_error',
+    summary: 'The client’s policy does not allow this model (`clients[].policy.models`).',
+  },
+  max_tokens_over_cap: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary:
+      '`max_tokens` is above the client’s cap (`clients[].policy.max_tokens.cap`, `over_cap: reject`).',
+  },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected fault inside Gantry.' },
 } as const;
 

@@ -305,7 +305,8 @@ describe('graceful shutdown of `gantry serve`', () => {
     const config = join(dir, 'gantry.yaml');
     writeFileSync(
       config,
-      `server:\n  port: 0\n  drain_timeout_ms: 10000\nupstream:\n  base_url: ${sim.url}\nlogging:\n  level: warn\n`,
+      `server:\n  port: 0\n  drain_timeout_ms: 10000\nupstream:\n  base_url: ${sim.url}\nlogging:\n  level: warn\n` +
+        `storage:\n  ledger: sqlite:${join(dir, 'ledger.db')}\n`,
     );
     const child = spawn(process.execPath, ['bin/gantry.js', 'serve', '--config', config], {
       env: { ...process.env, ANTHROPIC_API_KEY: UPSTREAM_KEY },

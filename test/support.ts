@@ -17,6 +17,7 @@ export interface ConfigOverrides {
   clients?: ResolvedConfig['clients'];
   environments?: ResolvedConfig['environments'];
   admin?: ResolvedConfig['admin'];
+  storage?: Partial<ResolvedConfig['storage']>;
 }
 
 /** The config `loadConfig` would build for an empty file, with test-friendly overrides. */
@@ -31,6 +32,8 @@ export function testConfig(upstreamUrl: string, o: ConfigOverrides = {}): Resolv
     },
     clients: o.clients ?? [],
     admin: o.admin ?? {},
+    // Tests keep the ledger in memory unless they name a store.
+    storage: { ...base.storage, ledger: 'sqlite::memory:', ...o.storage },
   };
 }
 

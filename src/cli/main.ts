@@ -62,6 +62,26 @@ export function buildProgram(): Command {
     .option('--environment <env>', 'environment the client belongs to', 'default')
     .action(async (opts) => (await import('./keys.ts')).create(opts));
 
+  program
+    .command('models')
+    .description(
+      'Print the model catalog: ids, aliases, limits, lifecycle and prices, with its source and date.',
+    )
+    .option('--json', 'print JSON')
+    .option('--all', 'include retired models')
+    .action(async (opts) => (await import('./models.ts')).run(opts));
+
+  program
+    .command('report')
+    .description('Tokens, cost, cache hit rate and savings from the ledger.')
+    .option('-c, --config <file>', 'config file whose storage.ledger to read')
+    .option('--ledger <url>', 'ledger store (sqlite:<path> or postgres://…), overrides the config')
+    .option('--by <group>', 'client, customer, model or day', 'client')
+    .option('--since <when>', 'rows since 24h, 7d, 30m or a date (2026-11-01)')
+    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--recommend', 'suggest max_tokens per client and cheaper models for small requests')
+    .action(async (opts) => (await import('./report.ts')).run(opts));
+
   return program;
 }
 

@@ -11,6 +11,8 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { ledgerUrlProblem } from '../ledger/store.ts';
+import { policySchema, resolvePolicy } from '../policy/config.ts';
 import { safetySchema } from '../safety/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { parseSecretRef, SecretRefError } from './secrets.ts';
@@ -248,6 +250,7 @@ const clientSchema = mapping({
   key: secretRef(CLIENT_KEY_EXAMPLES).optional(),
   limits: z.record(z.string(), z.unknown(), expected('a mapping (key: value pairs)')).default({}),
   safety: safetySchema.optional(),
+  policy: policySchema.optional(),
 });
 
 const adminSchema = mapping({
@@ -261,6 +264,23 @@ const loggingSchema = mapping({
     .string(expected('stdout, stderr or a file path'))
     .min(1, { error: 'expected stdout, stderr or a file path' })
     .default('stdout'),
+});
+
+/** `storage`: where the ledger lives (src/ledger, docs/storage.md). */
+const storageSchema = mapping({
+  ledger: z
+    .string(expected('sqlite:<path> or a postgres:// URL'))
+    .superRefine((value, ctx) => {
+      const problem = ledgerUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('sqlite:./data/ledger.db'),
+  ledger_buffer_rows: z
+    .int(expected('a whole number of rows'))
+    .min(1, { error: 'expected at least 1 row' })
+    .max(10_000_000, { error: 'expected at most 10000000 rows' })
+    .default(100_000),
+  ledger_flush_ms: milliseconds(1_000),
 });
 
 const secretsSchema = mapping({
@@ -279,6 +299,7 @@ export const configSchema = mapping({
   admin: adminSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   secrets: secretsSchema.prefault({}),
+  storage: storageSchema.prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -374,6 +395,7 @@ const SECTIONS: [string, z.ZodType][] = [
   ['admin', adminSchema],
   ['logging', loggingSchema],
   ['secrets', secretsSchema],
+  ['storage', storageSchema],
 ];
 
 type Def = {
@@ -701,12 +723,13 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
   }
   const clients = raw.clients.map((c): ClientConfig => {
     const client: ClientConfig = { name: c.name, environment: c.environment, limits: c.limits };
+    if (c.policy !== undefined) client.policy = resolvePolicy(c.policy);
     if (c.key_sha256 !== undefined) client.keySha256 = c.key_sha256;
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     if (c.safety !== undefined) client.safety = c.safety;
     return client;
   });
-  const { server, upstream, logging, secrets, admin } = raw;
+  const { server, upstream, logging, secrets, admin, storage } = raw;
   return deepFreeze({
     source,
     server: {
@@ -733,6 +756,11 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     },
     logging: { level: logging.level, destination: logging.destination },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
+    storage: {
+      ledger: storage.ledger,
+      ledgerBufferRows: storage.ledger_buffer_rows,
+      ledgerFlushMs: storage.ledger_flush_ms,
+    },
   });
 }
 

@@ -55,6 +55,8 @@ export interface ClientConfig {
   limits: Readonly<Record<string, unknown>>;
   /** Content-safety controls (src/safety/config.ts); absent: all off. */
   safety?: SafetyConfig;
+  /** Model catalog, routing, max_tokens and prompt-caching policy (src/policy/config.ts). */
+  policy?: import('../policy/config.ts').ClientPolicy;
 }
 
 /**
@@ -79,6 +81,16 @@ export interface SecretsConfig {
   execTimeoutMs: number;
 }
 
+/** `storage`: where state lives. `ledger*`: the cost ledger (docs/storage.md). */
+export interface StorageConfig {
+  /** `sqlite:<path>` or a `postgres://` URL. */
+  ledger: string;
+  /** Most ledger rows held in memory while the store is slow or down. */
+  ledgerBufferRows: number;
+  /** Ledger flush interval, ms. */
+  ledgerFlushMs: number;
+}
+
 export interface ResolvedConfig {
   /** Where the config came from: a file path, or `defaults`. */
   source: string;
@@ -94,4 +106,5 @@ export interface ResolvedConfig {
   admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
+  storage: StorageConfig;
 }

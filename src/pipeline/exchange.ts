@@ -75,10 +75,16 @@ export interface Exchange {
   /** Route parameters (e.g. `{ id }`), already validated by the route pattern. */
   readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
-  /** The body bytes exactly as received; forwarded unchanged unless a stage rewrites `body`. */
-  readonly rawBody: Buffer | undefined;
-  /** The body parsed once (JSON object), for stages to read. */
-  readonly body: Record<string, unknown> | undefined;
+  /**
+   * The body bytes exactly as received, and what the upstream stage forwards.
+   * Writable for one purpose: a stage that rewrites the request (policy:
+   * model routing, max_tokens, prompt caching) replaces `body` AND sets
+   * `rawBody` to its serialisation, once. Untouched requests are forwarded
+   * byte for byte.
+   */
+  rawBody: Buffer | undefined;
+  /** The body parsed once (JSON object), for stages to read; replaced together with `rawBody` on a rewrite. */
+  body: Record<string, unknown> | undefined;
   /** Aborted when the client disconnects before the response is complete. */
   readonly signal: AbortSignal;
 

@@ -4,8 +4,10 @@
  * (policy, safety.input, admit, safety.output, account) slot in by name at
  * their place in this list.
  */
+import { account } from './account.ts';
 import { authenticate } from './authenticate.ts';
 import { observe } from './observe.ts';
+import { policy } from './policy.ts';
 import { safetyInput } from './safety-input.ts';
 import { safetyOutput } from './safety-output.ts';
 import type { Stage, StageContext, StageFactory } from './stage.ts';
@@ -15,9 +17,11 @@ import { validate } from './validate.ts';
 export const STAGES: ReadonlyArray<readonly [name: string, factory: StageFactory]> = [
   ['authenticate', authenticate], // virtual key -> client, environment, customer
   ['validate', validate], // body shape; reads model and stream
+  ['policy', policy], // catalog check, allow-list, aliases, routing, max_tokens, prompt caching
   ['safety.input', safetyInput], // input limits, prompt-injection heuristics, input moderation
   ['upstream', upstream], // forward over the keep-alive pool; relay and tap the answer
   ['safety.output', safetyOutput], // secrets, PII, system-prompt leaks in answers and streams
+  ['account', account], // price the usage, write the ledger row (off the request path)
   ['observe', observe], // one redacted log line per request
 ];
 

@@ -19,6 +19,7 @@ import { Pool } from 'undici';
 import { encodeEvent } from '../anthropic/sse.ts';
 import { StreamTap, usageFromMessage } from '../anthropic/usage.ts';
 import { GantryError } from '../errors.ts';
+import { tapBatchResults } from '../ledger/batch-tap.ts';
 import type { Exchange } from './exchange.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { Stage, StageContext } from './stage.ts';
@@ -148,9 +149,11 @@ function errorTypeOf(buf: Buffer): string | undefined {
 async function* relayBody(body: Readable, ex: Exchange, capture: boolean): AsyncGenerator<Buffer> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
+  const results = tapBatchResults(ex); // batch results JSONL: usage per line for the ledger
   try {
     for await (const chunk of body) {
       if (ex.upstream.firstByteAt === undefined) ex.upstream.firstByteAt = performance.now() - ex.startedAt;
+      results?.write(chunk as Buffer);
       if (capture && keptBytes < CAPTURE_LIMIT) {
         kept.push(chunk as Buffer);
         keptBytes += (chunk as Buffer).length;
@@ -160,6 +163,7 @@ async function* relayBody(body: Readable, ex: Exchange, capture: boolean): Async
   } finally {
     body.destroy();
   }
+  results?.end();
   ex.upstream.endedAt = performance.now() - ex.startedAt;
   if (capture && keptBytes < CAPTURE_LIMIT && ex.route.kind === 'messages') {
     try {

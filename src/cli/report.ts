@@ -1,0 +1,114 @@
+/**
+ * `gantry report`: what the ledger says — tokens, cost, cache hit rate and
+ * savings by client, customer, model or day; `--recommend` adds max_tokens and
+ * cheaper-model suggestions. Reads the store of `storage.ledger` (or `--ledger`).
+ */
+import { formatUsd } from '../anthropic/cost.ts';
+import { loadConfig } from '../config/load.ts';
+import { buildReport, type GroupBy, parseSince, type ReportLine, recommend } from '../ledger/report.ts';
+import { openLedgerStore } from '../ledger/store.ts';
+import { renderCsv, renderTable } from './table.ts';
+
+export interface ReportOptions {
+  config?: string;
+  ledger?: string;
+  by?: string;
+  since?: string;
+  format?: string;
+  recommend?: boolean;
+}
+
+const GROUPS: readonly GroupBy[] = ['client', 'customer', 'model', 'day'];
+const FORMATS = ['table', 'csv', 'json'] as const;
+
+const usageError = (message: string) => Object.assign(new Error(message), { exitCode: 2 });
+
+export async function reportText(opts: ReportOptions): Promise<string> {
+  const by = (opts.by ?? 'client') as GroupBy;
+  if (!GROUPS.includes(by)) throw usageError(`--by: expected one of ${GROUPS.join(', ')}`);
+  const format = (opts.format ?? 'table') as (typeof FORMATS)[number];
+  if (!FORMATS.includes(format)) throw usageError(`--format: expected one of ${FORMATS.join(', ')}`);
+  let since: number | undefined;
+  try {
+    since = opts.since === undefined ? undefined : parseSince(opts.since);
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+  const url = opts.ledger ?? loadConfig({ path: opts.config }).storage.ledger;
+  const store = await openLedgerStore(url);
+  let rows: Awaited<ReturnType<typeof store.rows>>;
+  try {
+    rows = await store.rows(since === undefined ? {} : { since });
+  } finally {
+    await store.close();
+  }
+  const { lines, total } = buildReport(rows, by);
+  const recs = opts.recommend ? recommend(rows) : undefined;
+
+  if (format === 'json') {
+    return JSON.stringify(
+      {
+        ledger: store.where,
+        by,
+        since: since === undefined ? null : new Date(since).toISOString(),
+        lines,
+        total,
+        ...(recs ? { recommendations: recs } : {}),
+        budgets: null,
+      },
+      null,
+      2,
+    );
+  }
+  const header = [
+    by,
+    'requests',
+    'errors',
+    'input',
+    'output',
+    'write 5m',
+    'write 1h',
+    'read',
+    'hit rate',
+    'cost $',
+    'saved $',
+  ];
+  const cells = (l: ReportLine) => [
+    l.key + (l.unpriced ? ` (${l.unpriced} unpriced)` : ''),
+    String(l.requests),
+    String(l.errors),
+    String(l.inputTokens),
+    String(l.outputTokens),
+    String(l.cacheWrite5mTokens),
+    String(l.cacheWrite1hTokens),
+    String(l.cacheReadTokens),
+    `${(l.cacheHitRate * 100).toFixed(1)}%`,
+    formatUsd(l.costMicros),
+    formatUsd(l.savingsMicros),
+  ];
+  if (format === 'csv') return renderCsv(header, [...lines, total].map(cells));
+  const out = [
+    `Ledger ${store.where}${since === undefined ? '' : ` since ${new Date(since).toISOString()}`}`,
+    '',
+    renderTable(
+      header,
+      [...lines.map(cells), cells(total)],
+      header.map((_, i) => i > 0),
+    ),
+    '',
+    'Budgets: not reported by this ledger (see the limits section of the config).',
+  ];
+  if (recs) {
+    out.push('', 'Recommendations:');
+    if (recs.length === 0) out.push('  none (too few successful requests per client)');
+    for (const r of recs) {
+      const saving = r.savingsMicros === undefined ? '' : `; would have saved $${formatUsd(r.savingsMicros)}`;
+      out.push(`  ${r.client}: ${r.suggestion} (${r.reason}${saving})`);
+    }
+  }
+  return out.join('\n');
+}
+
+export async function run(opts: ReportOptions): Promise<void> {
+  process.stdout.write(`${await reportText(opts)}\n`);
+}

@@ -1,0 +1,225 @@
+/**
+ * Ledger reports: tokens, cost, cache hit rate and savings grouped by client,
+ * customer, model or day; and recommendations (a `max_tokens` per client from
+ * the observed p99 of output tokens; a cheaper model where requests are small).
+ * Pure functions over rows, so `gantry report` and tests share them.
+ */
+import { costOf } from '../anthropic/cost.ts';
+import { listModels, resolveModel } from '../anthropic/models.ts';
+import { emptyUsage, type Usage } from '../anthropic/usage.ts';
+import type { LedgerRow } from './row.ts';
+
+export type GroupBy = 'client' | 'customer' | 'model' | 'day';
+
+export interface ReportLine {
+  key: string;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  cacheReadTokens: number;
+  costMicros: number;
+  /** Cache reads over all prompt tokens (input + writes + reads); 0 when no prompt tokens. */
+  cacheHitRate: number;
+  /** What the cache reads would have cost as plain input, minus what they cost. */
+  savingsMicros: number;
+  /** Rows whose cost is a lower bound (model or price unknown). */
+  unpriced: number;
+}
+
+export function usageOf(r: LedgerRow): Usage {
+  return {
+    ...emptyUsage(),
+    inputTokens: r.inputTokens,
+    outputTokens: r.outputTokens,
+    cacheCreationInputTokens: r.cacheWrite5mTokens + r.cacheWrite1hTokens,
+    cacheCreation5mInputTokens: r.cacheWrite5mTokens,
+    cacheCreation1hInputTokens: r.cacheWrite1hTokens,
+    cacheReadInputTokens: r.cacheReadTokens,
+  };
+}
+
+/** Savings of a row's cache reads: the reads priced as input minus priced as reads. */
+export function cacheSavingsMicros(r: LedgerRow): number {
+  if (r.cacheReadTokens === 0 || !r.model) return 0;
+  const asInput = costOf({ ...emptyUsage(), inputTokens: r.cacheReadTokens }, r.model, { batch: r.batch });
+  const asRead = costOf({ ...emptyUsage(), cacheReadInputTokens: r.cacheReadTokens }, r.model, {
+    batch: r.batch,
+  });
+  return Math.max(0, asInput.micros - asRead.micros);
+}
+
+function keyOf(r: LedgerRow, by: GroupBy): string {
+  switch (by) {
+    case 'client':
+      return r.client ?? '(none)';
+    case 'customer':
+      return r.customer ?? '(none)';
+    case 'model':
+      return r.model ?? '(none)';
+    case 'day':
+      return new Date(r.ts).toISOString().slice(0, 10);
+  }
+}
+
+/** One line per group (sorted by cost, descending; days in date order), plus a total line. */
+export function buildReport(
+  rows: readonly LedgerRow[],
+  by: GroupBy,
+): { lines: ReportLine[]; total: ReportLine } {
+  const groups = new Map<string, ReportLine>();
+  const empty = (key: string): ReportLine => ({
+    key,
+    requests: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+    cacheReadTokens: 0,
+    costMicros: 0,
+    cacheHitRate: 0,
+    savingsMicros: 0,
+    unpriced: 0,
+  });
+  const total = empty('total');
+  for (const r of rows) {
+    // A batch results fetch carries no usage itself (its lines do): leave it out of request counts.
+    if (r.route !== 'messages' && r.route !== 'batches.result') continue;
+    const k = keyOf(r, by);
+    let g = groups.get(k);
+    if (!g) {
+      g = empty(k);
+      groups.set(k, g);
+    }
+    const savings = cacheSavingsMicros(r);
+    for (const line of [g, total]) {
+      line.requests += 1;
+      if (r.status === null || r.status >= 400 || (r.outcome !== null && r.outcome !== 'ok'))
+        line.errors += 1;
+      line.inputTokens += r.inputTokens;
+      line.outputTokens += r.outputTokens;
+      line.cacheWrite5mTokens += r.cacheWrite5mTokens;
+      line.cacheWrite1hTokens += r.cacheWrite1hTokens;
+      line.cacheReadTokens += r.cacheReadTokens;
+      line.costMicros += r.costMicros;
+      line.savingsMicros += savings;
+      if (!r.priced) line.unpriced += 1;
+    }
+  }
+  const lines = [...groups.values()];
+  for (const line of [...lines, total]) {
+    const prompt =
+      line.inputTokens + line.cacheWrite5mTokens + line.cacheWrite1hTokens + line.cacheReadTokens;
+    line.cacheHitRate = prompt === 0 ? 0 : line.cacheReadTokens / prompt;
+  }
+  if (by === 'day') lines.sort((a, b) => (a.key < b.key ? -1 : 1));
+  else lines.sort((a, b) => b.costMicros - a.costMicros || (a.key < b.key ? -1 : 1));
+  return { lines, total };
+}
+
+/** The p-th percentile (nearest rank) of `values`; 0 when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1];
+}
+
+export interface Recommendation {
+  client: string;
+  kind: 'max_tokens' | 'cheaper_model';
+  /** e.g. `max_tokens: 512` or `claude-haiku-5-5 for claude-opus-5`. */
+  suggestion: string;
+  reason: string;
+  /** Estimated saving over the report period (cheaper model only). */
+  savingsMicros?: number;
+}
+
+/** Requests whose prompt and output stay under these are "small". */
+export const SMALL_PROMPT_TOKENS = 2_000;
+export const SMALL_OUTPUT_TOKENS = 500;
+
+/** The newest active Haiku with prices: the default "cheaper model". */
+export function cheapestModel(): string | undefined {
+  return listModels({ lifecycle: ['active'] }).find((m) => m.line === 'haiku' && m.prices.input !== null)?.id;
+}
+
+/**
+ * Per client: a `max_tokens` at the observed p99 of output tokens (rounded up
+ * to a multiple of 64, with 20 % headroom); and for each expensive model whose
+ * requests are small at p90 (prompt ≤ 2,000, output ≤ 500 tokens), the cheaper
+ * model with the estimated saving (the same usage repriced).
+ */
+export function recommend(rows: readonly LedgerRow[], minRequests = 20): Recommendation[] {
+  const out: Recommendation[] = [];
+  const byClient = new Map<string, LedgerRow[]>();
+  for (const r of rows) {
+    if (r.route !== 'messages' || r.status !== 200 || r.outcome !== 'ok') continue;
+    const k = r.client ?? '(none)';
+    const list = byClient.get(k) ?? [];
+    list.push(r);
+    byClient.set(k, list);
+  }
+  const cheap = cheapestModel();
+  for (const [client, list] of [...byClient].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (list.length < minRequests) continue;
+    const p99 = percentile(
+      list.map((r) => r.outputTokens),
+      99,
+    );
+    const suggested = Math.max(64, Math.ceil((p99 * 1.2) / 64) * 64);
+    out.push({
+      client,
+      kind: 'max_tokens',
+      suggestion: `max_tokens: ${suggested}`,
+      reason: `p99 of output tokens is ${p99} over ${list.length} requests`,
+    });
+    if (!cheap) continue;
+    const byModel = new Map<string, LedgerRow[]>();
+    for (const r of list) if (r.model) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r]);
+    for (const [model, mrows] of byModel) {
+      const entry = resolveModel(model);
+      if (!entry || entry.id === cheap || entry.line === 'haiku' || mrows.length < minRequests) continue;
+      const prompt = percentile(
+        mrows.map((r) => r.inputTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.cacheReadTokens),
+        90,
+      );
+      const output = percentile(
+        mrows.map((r) => r.outputTokens),
+        90,
+      );
+      if (prompt > SMALL_PROMPT_TOKENS || output > SMALL_OUTPUT_TOKENS) continue;
+      let now = 0;
+      let then = 0;
+      for (const r of mrows) {
+        now += r.costMicros;
+        then += costOf(usageOf(r), cheap, { batch: r.batch }).micros;
+      }
+      if (then >= now) continue;
+      out.push({
+        client,
+        kind: 'cheaper_model',
+        suggestion: `${cheap} for ${model}`,
+        reason: `p90 prompt ${prompt} tokens, p90 output ${output} tokens over ${mrows.length} requests`,
+        savingsMicros: now - then,
+      });
+    }
+  }
+  return out;
+}
+
+/** `24h`, `7d`, `30m` (before now) or an ISO date/time → ms since epoch. */
+export function parseSince(value: string, now = Date.now()): number {
+  const rel = /^(\d+)\s*([mhdw])$/.exec(value.trim());
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2] as 'm' | 'h' | 'd' | 'w'];
+    return now - Number(rel[1]) * unit;
+  }
+  const t = Date.parse(value);
+  if (Number.isNaN(t))
+    throw new Error(`--since: expected 24h, 7d, 30m or a date like 2026-11-01, got "${value}"`);
+  return t;
+}

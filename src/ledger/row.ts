@@ -1,0 +1,138 @@
+/**
+ * One ledger row: what one request (or one batch result line) cost and how the
+ * gateway handled it. Metadata only — never prompt or completion content.
+ *
+ * The row id is the primary key of every store, so writing the same row twice
+ * (a retried flush, a re-downloaded batch result) never counts it twice.
+ */
+import type { Cost } from '../anthropic/cost.ts';
+import type { Usage } from '../anthropic/usage.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+
+export interface LedgerRow {
+  /** Gantry request id (`gtw_…`), or `batch:<batch id>:<custom_id>` for a batch result line. */
+  id: string;
+  /** Wall-clock time the request arrived, ms since epoch. */
+  ts: number;
+  /** Upstream `request-id`. */
+  upstreamRequestId: string | null;
+  /** Route kind (`messages`, `count_tokens`, `batches.result`, ...). */
+  route: string;
+  client: string | null;
+  environment: string | null;
+  customer: string | null;
+  /** The model that ran (after routing). */
+  model: string | null;
+  /** The model the client asked for, when the gateway changed it. */
+  requestedModel: string | null;
+  stream: boolean;
+  status: number | null;
+  outcome: string | null;
+  errorType: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  cacheReadTokens: number;
+  /** Integer micro-dollars. */
+  costMicros: number;
+  /** False when the model or one of its prices is unknown (cost is then a lower bound). */
+  priced: boolean;
+  /** Priced at the Message Batches discount. */
+  batch: boolean;
+  /** ms from arrival until the response was complete. */
+  latencyMs: number | null;
+  /** ms from arrival until the first upstream body byte (first token of a stream). */
+  ttftMs: number | null;
+  attempts: number;
+  /** `ex.decisions` as JSON (`[]` when none). */
+  decisions: string;
+}
+
+/** Column names in store order, with their SQL types (SQLite / PostgreSQL). */
+export const COLUMNS: ReadonlyArray<
+  readonly [keyof LedgerRow, string, string, 'text' | 'int' | 'real' | 'bool']
+> = [
+  ['id', 'id', 'TEXT PRIMARY KEY', 'text'],
+  ['ts', 'ts', 'BIGINT NOT NULL', 'int'],
+  ['upstreamRequestId', 'upstream_request_id', 'TEXT', 'text'],
+  ['route', 'route', 'TEXT NOT NULL', 'text'],
+  ['client', 'client', 'TEXT', 'text'],
+  ['environment', 'environment', 'TEXT', 'text'],
+  ['customer', 'customer', 'TEXT', 'text'],
+  ['model', 'model', 'TEXT', 'text'],
+  ['requestedModel', 'requested_model', 'TEXT', 'text'],
+  ['stream', 'stream', 'BOOLEAN NOT NULL', 'bool'],
+  ['status', 'status', 'INTEGER', 'int'],
+  ['outcome', 'outcome', 'TEXT', 'text'],
+  ['errorType', 'error_type', 'TEXT', 'text'],
+  ['inputTokens', 'input_tokens', 'BIGINT NOT NULL', 'int'],
+  ['outputTokens', 'output_tokens', 'BIGINT NOT NULL', 'int'],
+  ['cacheWrite5mTokens', 'cache_write_5m_tokens', 'BIGINT NOT NULL', 'int'],
+  ['cacheWrite1hTokens', 'cache_write_1h_tokens', 'BIGINT NOT NULL', 'int'],
+  ['cacheReadTokens', 'cache_read_tokens', 'BIGINT NOT NULL', 'int'],
+  ['costMicros', 'cost_micros', 'BIGINT NOT NULL', 'int'],
+  ['priced', 'priced', 'BOOLEAN NOT NULL', 'bool'],
+  ['batch', 'batch', 'BOOLEAN NOT NULL', 'bool'],
+  ['latencyMs', 'latency_ms', 'DOUBLE PRECISION', 'real'],
+  ['ttftMs', 'ttft_ms', 'DOUBLE PRECISION', 'real'],
+  ['attempts', 'attempts', 'INTEGER NOT NULL', 'int'],
+  ['decisions', 'decisions', 'TEXT NOT NULL', 'text'],
+];
+
+const ms = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 1000) / 1000);
+
+/** The row of a finished exchange. */
+export function rowFromExchange(ex: Exchange, usage: Usage | undefined, cost: Cost | undefined): LedgerRow {
+  return {
+    id: ex.id,
+    ts: ex.receivedAt,
+    upstreamRequestId: ex.upstream.requestId ?? null,
+    route: ex.route.kind,
+    client: ex.client?.name ?? null,
+    environment: ex.client?.environment ?? null,
+    customer: ex.customer ?? null,
+    model: ex.model ?? null,
+    requestedModel: ex.requestedModel ?? null,
+    stream: ex.stream,
+    status: ex.response?.status ?? ex.error?.status ?? null,
+    outcome: ex.outcome ?? null,
+    errorType: ex.error?.type ?? ex.errorType ?? null,
+    ...usageColumns(usage),
+    costMicros: cost?.micros ?? 0,
+    priced: cost?.priced ?? true,
+    batch: false,
+    latencyMs: ms(ex.finishedAt),
+    ttftMs: ms(ex.upstream.firstByteAt),
+    attempts: ex.upstream.attempts,
+    decisions: JSON.stringify(ex.decisions),
+  };
+}
+
+export function usageColumns(
+  u: Usage | undefined,
+): Pick<
+  LedgerRow,
+  'inputTokens' | 'outputTokens' | 'cacheWrite5mTokens' | 'cacheWrite1hTokens' | 'cacheReadTokens'
+> {
+  return {
+    inputTokens: u?.inputTokens ?? 0,
+    outputTokens: u?.outputTokens ?? 0,
+    cacheWrite5mTokens: u?.cacheCreation5mInputTokens ?? 0,
+    cacheWrite1hTokens: u?.cacheCreation1hInputTokens ?? 0,
+    cacheReadTokens: u?.cacheReadInputTokens ?? 0,
+  };
+}
+
+/** A row from a store's raw record (column names; numbers may come back as strings or bigints). */
+export function rowFromRecord(rec: Record<string, unknown>): LedgerRow {
+  const out: Record<string, unknown> = {};
+  for (const [key, column, , kind] of COLUMNS) {
+    const v = rec[column];
+    if (v === null || v === undefined) out[key] = null;
+    else if (kind === 'int' || kind === 'real') out[key] = Number(v);
+    else if (kind === 'bool') out[key] = v === true || v === 1 || v === 1n || v === 't';
+    else out[key] = String(v);
+  }
+  return out as unknown as LedgerRow;
+}

@@ -1,0 +1,101 @@
+/**
+ * account: price every exchange and write its ledger row (docs/cost.md,
+ * docs/storage.md).
+ *
+ * In `complete` (after upstream and safety.output, before observe, so the log
+ * line carries the cost): `ex.cost = costOf(ex.usage, ex.model)` — one usage
+ * reducer (src/anthropic/usage.ts), one cost function (src/anthropic/cost.ts),
+ * integer micro-dollars. Batch results fetched through the gateway are
+ * accounted line by line at batch price, one row per result (id
+ * `batch:<batch id>:<custom_id>`, so fetching the results twice never counts
+ * them twice). Broken invariants are published on `channels.invariant` and
+ * logged.
+ *
+ * Rows are queued in memory and written off the request path by the
+ * LedgerWriter; `close()` writes what is left.
+ */
+import { type Cost, costOf } from '../anthropic/cost.ts';
+import type { Usage } from '../anthropic/usage.ts';
+import { batchResultsOf } from '../ledger/batch-tap.ts';
+import { brokenInvariants } from '../ledger/invariants.ts';
+import { type LedgerRow, rowFromExchange, usageColumns } from '../ledger/row.ts';
+import { createLedgerStore } from '../ledger/store.ts';
+import { LedgerWriter } from '../ledger/writer.ts';
+import { channels, type InvariantEvent, publish } from '../observe/events.ts';
+import type { Exchange } from './exchange.ts';
+import type { Stage, StageContext } from './stage.ts';
+
+export function account(ctx: StageContext): Stage {
+  const { config, logger } = ctx;
+  const store = createLedgerStore(config.storage.ledger);
+  const writer = new LedgerWriter({
+    store,
+    bufferRows: config.storage.ledgerBufferRows,
+    flushMs: config.storage.ledgerFlushMs,
+    logger,
+  });
+  // Open the store off the start-up path: a store that is down at start is retried like an outage.
+  void writer.flush();
+
+  ctx.routes.add({
+    method: 'GET',
+    path: '/admin/ledger',
+    access: 'admin',
+    handle: () => ({ status: 200, body: { store: store.where, ...writer.stats() } }),
+  });
+
+  const check = (ex: Exchange, requestId: string, usage: Usage, cost: Cost, model: string | undefined) => {
+    for (const rule of brokenInvariants(usage, cost, model)) {
+      logger.warn(
+        { req_id: ex.id, invariant: rule, model, ledger_row: requestId },
+        'accounting invariant broken',
+      );
+      publish(channels.invariant, (): InvariantEvent => {
+        const e: InvariantEvent = { rule, requestId, at: Date.now() };
+        if (model !== undefined) e.model = model;
+        return e;
+      });
+    }
+  };
+
+  return {
+    name: 'account',
+    complete(ex) {
+      if (ex.usage) {
+        ex.cost = costOf(ex.usage, ex.model);
+        check(ex, ex.id, ex.usage, ex.cost, ex.model);
+      }
+      writer.add(rowFromExchange(ex, ex.usage, ex.cost));
+
+      const lines = batchResultsOf(ex);
+      if (!lines) return;
+      const batchId = ex.params.id ?? 'unknown';
+      for (const line of lines) {
+        const cost = costOf(line.usage, line.model, { batch: true });
+        const id = `batch:${batchId}:${line.customId}`;
+        check(ex, id, line.usage, cost, line.model);
+        const row: LedgerRow = {
+          ...rowFromExchange(ex, undefined, undefined),
+          id,
+          route: 'batches.result',
+          model: line.model ?? null,
+          requestedModel: null,
+          stream: false,
+          status: 200,
+          outcome: 'ok',
+          errorType: null,
+          ...usageColumns(line.usage),
+          costMicros: cost.micros,
+          priced: cost.priced,
+          batch: true,
+          decisions: '[]',
+        };
+        writer.add(row);
+      }
+    },
+    async close() {
+      const stats = await writer.close();
+      logger.info({ ledger_store: store.where, ...stats }, 'ledger closed');
+    },
+  };
+}
