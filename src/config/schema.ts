@@ -11,6 +11,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { auditConfigSchema } from '../audit/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { parseSecretRef, SecretRefError } from './secrets.ts';
 import type { ClientConfig, EnvironmentConfig, LoggingConfig, ResolvedConfig } from './types.ts';
@@ -277,6 +278,7 @@ export const configSchema = mapping({
   admin: adminSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   secrets: secretsSchema.prefault({}),
+  audit: auditConfigSchema.prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -372,6 +374,7 @@ const SECTIONS: [string, z.ZodType][] = [
   ['admin', adminSchema],
   ['logging', loggingSchema],
   ['secrets', secretsSchema],
+  ['audit', auditConfigSchema],
 ];
 
 type Def = {
@@ -703,7 +706,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     return client;
   });
-  const { server, upstream, logging, secrets, admin } = raw;
+  const { server, upstream, logging, secrets, admin, audit } = raw;
   return deepFreeze({
     source,
     server: {
@@ -730,6 +733,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     },
     logging: { level: logging.level, destination: logging.destination },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
+    audit: { waivers: audit.waivers },
   });
 }
 

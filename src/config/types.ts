@@ -5,6 +5,8 @@
  * `openSecret()` turns them into live handles at start-up.
  */
 
+import type { AuditConfig } from '../audit/config.ts';
+
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
 export type SecretRefSpec = string;
 
@@ -90,4 +92,6 @@ export interface ResolvedConfig {
   admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
+  /** `gantry audit` settings (waivers); see src/audit/config.ts. */
+  audit: AuditConfig;
 }
