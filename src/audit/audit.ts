@@ -39,6 +39,8 @@ export function runAudit(path: string, opts: AuditOptions = {}): AuditReport {
   applySuppressions(checks, result.byRule('ignore'));
   for (const c of checks) {
     if (c.outcome !== 'error') c.outcome = outcomeOf(c.outcome, c.findings);
+    if (c.findings.length > 0 && c.findings.every((f) => f.suppressed))
+      c.summary += ' (all suppressed inline)';
   }
   applyWaivers(checks, ctx.config?.raw, ctx.now, notes, ctx.config?.file);
   return {

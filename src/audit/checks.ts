@@ -156,7 +156,7 @@ export const EVALUATORS: Record<CheckId, Evaluator> = {
     }
     for (const h of ctx.scan.byRule('sdk-client')) {
       const k = h.options?.apiKey;
-      if (k?.kind === 'string')
+      if (k?.kind === 'string' && !seen.has(`${h.file}:${k.line}`))
         list.push(fail({ file: h.file, line: k.line, message: 'API key passed to the client as a literal' }));
     }
     if (list.length > 0) return findings(`${list.length} key(s) in files`, list);

@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseConfig } from '../config/load.ts';
+import { configSchema } from '../config/schema.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Evidence } from './result.ts';
 import type { Hit, ScanResult } from './scan.ts';
@@ -117,6 +118,18 @@ function loadGantryConfig(scan: ScanResult): GantryConfigInfo | undefined {
       err instanceof ConfigError
         ? err.issues.map((i) => `${i.path || '(file)'}: ${i.message}`).join('; ')
         : String(err);
+    // Sections this version does not know (added by a newer Gantry) should not hide the rest.
+    const known = Object.keys(configSchema.shape);
+    const unknown = Object.keys(raw).filter((k) => !known.includes(k));
+    if (unknown.length > 0 && err instanceof ConfigError) {
+      const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => known.includes(k)));
+      try {
+        info.resolved = parseConfig(stringifyYaml(rest), { source: file, baseDir: dirname(abs) });
+        info.invalid = `sections not known to this version, read as data only: ${unknown.join(', ')}`;
+      } catch {
+        // keep the first error
+      }
+    }
   }
   return info;
 }

@@ -1,5 +1,5 @@
 /** Result types shared by the engine, checks, suppressions and reporters. */
-import type { CheckId, SectionId, Severity } from './checks-table.ts';
+import type { SectionId, Severity } from './checks-table.ts';
 
 export const OUTCOMES = ['pass', 'warn', 'fail', 'n/a', 'manual', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -20,7 +20,10 @@ export interface Finding extends Evidence {
 }
 
 export interface CheckResult {
-  id: CheckId;
+  /** A checklist id (audit) or a probe id (preflight, e.g. PF-KEY). */
+  id: string;
+  /** The checklist item a preflight probe verifies. */
+  checklist?: string;
   title: string;
   section: SectionId;
   severity: Severity;
@@ -43,6 +46,8 @@ export interface AuditReport {
   generatedAt: string;
   filesScanned?: number;
   checks: CheckResult[];
+  /** Rule metadata for SARIF (default: the checklist table). */
+  rules?: readonly RuleMeta[];
   /** Notes on the run (expired waivers, skipped files, invalid config). */
   notes: string[];
 }
@@ -51,4 +56,14 @@ export function counts(checks: CheckResult[]): Record<Outcome, number> {
   const c: Record<Outcome, number> = { pass: 0, warn: 0, fail: 0, 'n/a': 0, manual: 0, error: 0 };
   for (const r of checks) c[r.outcome]++;
   return c;
+}
+
+/** What a report needs to describe a check or probe (SARIF rules). */
+export interface RuleMeta {
+  id: string;
+  title: string;
+  severity: Severity;
+  rationale: string;
+  remediation: string;
+  docs?: string;
 }

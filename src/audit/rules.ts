@@ -53,7 +53,7 @@ export function loadRules(path: URL | string = new URL('./rules.yaml', import.me
     if (typeof r.id !== 'string' || seen.has(r.id))
       throw new Error(`rules.yaml: bad or duplicate text rule id ${r.id}`);
     seen.add(r.id);
-    text.push({ id: r.id, files: new RegExp(r.files), regex: new RegExp(r.regex) });
+    text.push({ id: r.id, files: new RegExp(r.files), regex: new RegExp(r.regex, 'g') });
   }
   const rules = { code, text, libraries: doc.libraries ?? {} };
   if (path instanceof URL) cached = rules;

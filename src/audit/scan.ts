@@ -135,8 +135,9 @@ function scanFile(
     for (let n = 0; n < lines.length; n++) {
       const line = lines[n];
       for (const r of textRules) {
-        const m = r.regex.exec(line);
-        if (m) hits.push({ rule: r.id, file, line: n + 1, text: clip(line.trim()), groups: m.slice(1) });
+        for (const m of line.matchAll(r.regex)) {
+          hits.push({ rule: r.id, file, line: n + 1, text: clip(line.trim()), groups: m.slice(1) });
+        }
       }
     }
   }
@@ -204,7 +205,7 @@ function readOptions(
     if (first.kind() === 'identifier') {
       obj = resolveIdentifierNode(first.text(), tree, 'ts');
     }
-    if (!obj || obj.kind() !== 'object') return { options, open: true };
+    if (obj?.kind() !== 'object') return { options, open: true };
     for (const prop of obj.children()) {
       if (prop.kind() === 'spread_element') open = true;
       else if (prop.kind() === 'pair') {
@@ -337,6 +338,25 @@ export function evaluate(node: SgNode, tree: SgNode, family: 'ts' | 'py', depth:
         }
       }
       return unresolved(node);
+    }
+    case 'array':
+    case 'list': {
+      // System prompt as content blocks: the text of every block, when all are constant.
+      const texts = node.findAll({
+        rule:
+          family === 'ts'
+            ? { kind: 'pair', has: { field: 'key', regex: '^["\']?text["\']?$' } }
+            : { kind: 'pair', has: { field: 'key', regex: '^["\']text["\']$' } },
+      } as never);
+      if (texts.length === 0) return unresolved(node);
+      let out = '';
+      for (const t of texts) {
+        const v = t.field('value');
+        const r = v ? evaluate(v, tree, family, depth + 1) : unresolved(t);
+        if (r.kind !== 'string') return unresolved(node);
+        out += r.value;
+      }
+      return { kind: 'string', value: out, text, line };
     }
     default:
       return unresolved(node);
