@@ -87,6 +87,8 @@ export interface PreflightOptions {
   adminKey?: string;
   timeoutMs?: number;
   latencySamples?: number;
+  /** Allow one max_tokens 1 generation to read rate-limit headers (default true). */
+  generate?: boolean;
   now?: Date;
 }
 
@@ -318,39 +320,6 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     );
   }
 
-  if (first) {
-    const present = RATE_HEADERS.filter((h) => first.headers.get(h) !== null);
-    if (present.length > 0) {
-      const rpm = Number(first.headers.get('anthropic-ratelimit-requests-limit'));
-      const ev = present.map((h) => ({ key: h, message: `${h}: ${first.headers.get(h)}` }));
-      checks.push(
-        result(
-          'PF-TIER',
-          'pass',
-          `limits known${Number.isFinite(rpm) && rpm > 0 ? `: ${rpm} requests/min, ${tierOf(rpm)}` : ''}`,
-          [],
-          ev,
-        ),
-      );
-    } else if (first.status === 429) {
-      checks.push(
-        result('PF-TIER', 'fail', 'rate limited while reading limits', [
-          { level: 'fail', key: 'anthropic-ratelimit-*', message: explainError(first, opts.mode) },
-        ]),
-      );
-    } else {
-      checks.push(
-        result('PF-TIER', 'warn', 'no anthropic-ratelimit-* headers in the answer', [
-          {
-            level: 'warn',
-            key: 'anthropic-ratelimit-*',
-            message: `absent on a ${first.status} count_tokens answer; run preflight --api against the API to read them`,
-          },
-        ]),
-      );
-    }
-  } else checks.push(result('PF-TIER', 'n/a', 'count_tokens failed'));
-
   if (first?.status === 200) {
     const times: number[] = [first.ms];
     const failures: string[] = [];
@@ -390,6 +359,74 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
       );
     else checks.push(result('PF-LATENCY', 'pass', summary, [], ev));
   } else checks.push(result('PF-LATENCY', 'n/a', 'skipped: count_tokens does not succeed'));
+
+  // Tier and limits: count_tokens answers carry no anthropic-ratelimit-* headers, so one
+  // minimal generation (max_tokens 1 on the cheapest model) reads them, unless disabled.
+  if (!first || first.status !== 200) {
+    if (first?.status === 429) {
+      checks.push(
+        result('PF-TIER', 'fail', 'rate limited while reading limits', [
+          { level: 'fail', key: 'anthropic-ratelimit-*', message: explainError(first, opts.mode) },
+        ]),
+      );
+    } else checks.push(result('PF-TIER', 'n/a', 'skipped: the key is not accepted'));
+  } else {
+    let source: Reply | undefined = RATE_HEADERS.some((h) => first.headers.get(h) !== null)
+      ? first
+      : undefined;
+    if (!source && opts.generate !== false) {
+      try {
+        source = await call(
+          base,
+          '/v1/messages',
+          {
+            method: 'POST',
+            headers: auth,
+            body: { model, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] },
+          },
+          timeoutMs,
+        );
+        notes.push(
+          `one messages call with max_tokens 1 on ${model} read the rate-limit headers (--no-generate skips it)`,
+        );
+      } catch {
+        source = undefined;
+      }
+    }
+    const present = source ? RATE_HEADERS.filter((h) => source.headers.get(h) !== null) : [];
+    if (source && present.length > 0) {
+      const rpm = Number(source.headers.get('anthropic-ratelimit-requests-limit'));
+      const ev = present.map((h) => ({ key: h, message: `${h}: ${source.headers.get(h)}` }));
+      checks.push(
+        result(
+          'PF-TIER',
+          'pass',
+          `limits known${Number.isFinite(rpm) && rpm > 0 ? `: ${rpm} requests/min, ${tierOf(rpm)}` : ''}`,
+          [],
+          ev,
+        ),
+      );
+    } else if (source?.status === 429) {
+      checks.push(
+        result('PF-TIER', 'fail', 'rate limited while reading limits', [
+          { level: 'fail', key: 'anthropic-ratelimit-*', message: explainError(source, opts.mode) },
+        ]),
+      );
+    } else {
+      checks.push(
+        result('PF-TIER', 'warn', 'no anthropic-ratelimit-* headers in the answers', [
+          {
+            level: 'warn',
+            key: 'anthropic-ratelimit-*',
+            message:
+              opts.generate === false
+                ? 'count_tokens answers carry no rate-limit headers; run without --no-generate to read them'
+                : `absent (status ${source?.status ?? 'none'}): a proxy may strip anthropic-* headers`,
+          },
+        ]),
+      );
+    }
+  }
 
   // Error envelope: a request the API rejects before generation (no max_tokens).
   try {

@@ -96,6 +96,7 @@ export function buildProgram(): Command {
     .option('-o, --output <FORMAT=FILE>', 'also write a format to a file (repeatable)', collect, [])
     .option('--fail-on <level>', 'gate threshold: warn or fail', 'fail')
     .option('--timeout <ms>', 'per-probe timeout in milliseconds', '10000')
+    .option('--no-generate', 'never generate (skips reading the tier from rate-limit headers)')
     .option('--no-color', 'no colours in the terminal report')
     .action(async (url, opts) => (await import('./preflight.ts')).run(url, opts));
 

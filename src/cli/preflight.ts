@@ -13,6 +13,7 @@ export interface PreflightCliOptions extends ReportCliOptions {
   api?: boolean;
   adminKeyEnv?: string;
   timeout?: string;
+  generate?: boolean;
 }
 
 export async function run(
@@ -43,6 +44,7 @@ export async function run(
       key,
       adminKey: env[opts.adminKeyEnv ?? 'GANTRY_ADMIN_KEY'],
       timeoutMs,
+      generate: opts.generate !== false,
     });
   } catch (err) {
     throw Object.assign(new Error(`preflight failed: ${(err as Error).message}`), { exitCode: 2 });
