@@ -362,7 +362,7 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
 
   // Tier and limits: count_tokens answers carry no anthropic-ratelimit-* headers, so one
   // minimal generation (max_tokens 1 on the cheapest model) reads them, unless disabled.
-  if (!first || first.status !== 200) {
+  if (first?.status !== 200) {
     if (first?.status === 429) {
       checks.push(
         result('PF-TIER', 'fail', 'rate limited while reading limits', [
