@@ -39,16 +39,12 @@ export interface AuditContext {
 
 const ANCHORS = ['gantry.yaml', 'package.json', 'pyproject.toml', 'requirements.txt', 'setup.py'];
 
+/** The package a matched import line names (`@scope/pkg`, `pkg`, or a Python top-level module). */
 export function moduleOf(hit: Hit): string | undefined {
-  const t = hit.text;
-  if (hit.lang === 'py') {
-    const m = /^(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))/.exec(t);
-    const mod = m?.[1] ?? m?.[2];
-    return mod?.split('.')[0];
-  }
-  const m = /(?:from\s+|require\(\s*|import\s+)["'`]([^"'`]+)["'`]/.exec(t);
-  if (!m) return undefined;
-  const spec = m[1];
+  const spec = hit.groups?.find((g) => g !== undefined);
+  if (!spec) return undefined;
+  if (hit.file.endsWith('.py')) return spec.split('.')[0];
+  if (spec.startsWith('.') || spec.startsWith('/')) return undefined;
   return spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
 }
 

@@ -7,7 +7,9 @@ import { parse } from 'yaml';
 
 export interface CodeRule {
   id: string;
-  prefilter: string[];
+  prefilter?: string[];
+  /** Compiled from `prefilter_regex`. */
+  prefilterRegex?: RegExp;
   options?: Record<string, string[]>;
   ts?: Record<string, unknown>;
   py?: Record<string, unknown>;
@@ -38,11 +40,12 @@ export function loadRules(path: URL | string = new URL('./rules.yaml', import.me
   const code: CodeRule[] = [];
   const seen = new Set<string>();
   for (const raw of doc.code ?? []) {
-    const r = raw as CodeRule;
+    const r = raw as CodeRule & { prefilter_regex?: string };
     if (typeof r.id !== 'string' || seen.has(r.id))
       throw new Error(`rules.yaml: bad or duplicate code rule id ${r.id}`);
-    if (!Array.isArray(r.prefilter) || r.prefilter.length === 0)
-      throw new Error(`rules.yaml: ${r.id}: prefilter required`);
+    if (r.prefilter_regex) r.prefilterRegex = new RegExp(r.prefilter_regex);
+    if (!r.prefilterRegex && (!Array.isArray(r.prefilter) || r.prefilter.length === 0))
+      throw new Error(`rules.yaml: ${r.id}: prefilter or prefilter_regex required`);
     if (!r.ts && !r.py) throw new Error(`rules.yaml: ${r.id}: needs a ts or py rule`);
     seen.add(r.id);
     code.push(r);

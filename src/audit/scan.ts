@@ -144,7 +144,11 @@ function scanFile(
 
   const cl = languageOf(file);
   if (!cl) return;
-  const applicable = rules.code.filter((r) => r[cl.family] && r.prefilter.some((p) => text.includes(p)));
+  const applicable = rules.code.filter(
+    (r) =>
+      r[cl.family] &&
+      (r.prefilterRegex ? r.prefilterRegex.test(text) : r.prefilter?.some((p) => text.includes(p))),
+  );
   if (applicable.length === 0) return;
   if (cl.family === 'py') ensurePython();
   let tree: SgNode;
