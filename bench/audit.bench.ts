@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { runAudit } from '../src/audit/audit.ts';
 
 const total = Number(process.argv[2] ?? 10_000);
-const dir = mkdtempSync(join(tmpdir(), 'gantry-audit-bench-'));
+const reuse = process.env.BENCH_DIR;
+const dir = reuse ?? mkdtempSync(join(tmpdir(), 'gantry-audit-bench-'));
 
 function tsFile(i: number): string {
   if (i % 100 === 0) {
@@ -70,7 +71,7 @@ def summarise_${i}(records):
 }
 
 const started = performance.now();
-for (let i = 0; i < total; i++) {
+for (let i = 0; i < (reuse ? 0 : total); i++) {
   const sub = join(dir, `pkg${i % 100}`, `mod${Math.floor(i / 100) % 10}`);
   if (i < 1000) mkdirSync(sub, { recursive: true });
   const kind = i % 10;
@@ -83,8 +84,10 @@ for (let i = 0; i < total; i++) {
     );
   else writeFileSync(join(sub, `f${i}.yaml`), `name: mod${i}\nreplicas: ${i % 5}\nlabels:\n  app: x${i}\n`);
 }
-execFileSync('git', ['init', '-q'], { cwd: dir });
-execFileSync('git', ['add', '-A'], { cwd: dir });
+if (!reuse) {
+  execFileSync('git', ['init', '-q'], { cwd: dir });
+  execFileSync('git', ['add', '-A'], { cwd: dir });
+}
 const generatedMs = performance.now() - started;
 
 const t0 = performance.now();
@@ -102,5 +105,5 @@ console.log(
     target: 'under 10000 ms for 10000 files on two cores',
   }),
 );
-if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+if (!process.env.KEEP && !reuse) rmSync(dir, { recursive: true, force: true });
 else console.log(dir);

@@ -415,3 +415,33 @@ describe('gantry audit exit codes', () => {
     assert.match(readFileSync(join(out, 'a.md'), 'utf8'), /^# gantry audit report/);
   });
 });
+
+describe('terminal on a TTY', () => {
+  test('colours when stdout is a TTY and shows progress on stderr for a large tree', async () => {
+    const { run } = await import('../src/cli/audit.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gantry-audit-large-'));
+    for (let i = 0; i < 2100; i++) writeFileSync(join(dir, `f${i}.md`), `# note ${i}\n`);
+    let out = '';
+    let err = '';
+    const io = {
+      stdout: { isTTY: true, write: (t: string) => (out += t) },
+      stderr: { isTTY: true, write: (t: string) => (err += t) },
+    };
+    const saved = process.exitCode;
+    const noColor = process.env.NO_COLOR;
+    delete process.env.NO_COLOR;
+    try {
+      await run(dir, { format: 'terminal' }, io);
+    } finally {
+      process.exitCode = saved;
+      if (noColor !== undefined) process.env.NO_COLOR = noColor;
+    }
+    assert.ok(out.includes('\u001b['), 'coloured');
+    assert.match(err, /gantry audit: 2000\/2100 files/);
+    assert.match(err, /2100\/2100 files\n$/);
+    let plain = '';
+    await run(dir, { format: 'terminal' }, { stdout: { isTTY: false, write: (t: string) => (plain += t) } });
+    process.exitCode = saved;
+    assert.ok(!plain.includes('\u001b['));
+  });
+});

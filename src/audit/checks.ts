@@ -267,7 +267,7 @@ export const EVALUATORS: Record<CheckId, Evaluator> = {
       return na('no SDK client found');
     }
     const list: Finding[] = [];
-    const ev: Evidence[] = [];
+    const ev: Evidence[] = libs(ctx, 'retry');
     for (const c of clients) {
       const v = c.options?.maxRetries;
       if (!v) {

@@ -19,6 +19,8 @@ export interface TextRule {
   id: string;
   files: RegExp;
   regex: RegExp;
+  /** The file must contain one of these for the rule to run. */
+  prefilter?: string[];
 }
 
 export interface RuleSet {
@@ -52,11 +54,16 @@ export function loadRules(path: URL | string = new URL('./rules.yaml', import.me
   }
   const text: TextRule[] = [];
   for (const raw of doc.text ?? []) {
-    const r = raw as { id: string; files: string; regex: string };
+    const r = raw as { id: string; files: string; regex: string; prefilter?: string[] };
     if (typeof r.id !== 'string' || seen.has(r.id))
       throw new Error(`rules.yaml: bad or duplicate text rule id ${r.id}`);
     seen.add(r.id);
-    text.push({ id: r.id, files: new RegExp(r.files), regex: new RegExp(r.regex, 'g') });
+    text.push({
+      id: r.id,
+      files: new RegExp(r.files),
+      regex: new RegExp(r.regex, 'g'),
+      prefilter: r.prefilter,
+    });
   }
   const rules = { code, text, libraries: doc.libraries ?? {} };
   if (path instanceof URL) cached = rules;

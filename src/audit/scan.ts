@@ -129,7 +129,9 @@ function scanFile(
   if (looksBinary(buf)) return;
   const text = buf.toString('utf8');
 
-  const textRules = rules.text.filter((r) => r.files.test(file));
+  const textRules = rules.text.filter(
+    (r) => r.files.test(file) && (!r.prefilter || r.prefilter.some((p) => text.includes(p))),
+  );
   if (textRules.length > 0) {
     const lines = text.split('\n');
     for (let n = 0; n < lines.length; n++) {
