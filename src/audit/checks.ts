@@ -594,12 +594,16 @@ export const EVALUATORS: Record<CheckId, Evaluator> = {
         );
       else list.push(warn(at(r, 'health route does not probe API connectivity with count_tokens')));
     }
-    if (ev.length > 0)
+    if (ev.length > 0) {
+      const fails = list.filter((f) => f.level === 'fail');
       return findings(
-        'health route probes with count_tokens',
-        list.filter((f) => f.level === 'fail'),
+        fails.length > 0
+          ? `${fails.length} health route(s) name a bad model id`
+          : 'health route probes with count_tokens',
+        fails,
         ev,
       );
+    }
     return findings('health route does not probe the API cheaply', list);
   },
 

@@ -94,7 +94,9 @@ export function buildContext(
 function loadGantryConfig(scan: ScanResult): GantryConfigInfo | undefined {
   const file = scan.files.includes('gantry.yaml')
     ? 'gantry.yaml'
-    : scan.files.find((f) => /(^|\/)gantry\.ya?ml$/.test(f));
+    : scan.files
+        .filter((f) => /(^|\/)gantry\.ya?ml$/.test(f))
+        .sort((a, b) => a.split('/').length - b.split('/').length)[0];
   if (!file) return undefined;
   const abs = join(scan.root, file);
   if (!existsSync(abs)) return undefined;
