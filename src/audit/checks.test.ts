@@ -55,3 +55,23 @@ test('ERR-1 with a generic APIError catch only is a warn naming what is not dist
   assert.equal(c?.outcome, 'warn');
   assert.match(c?.findings[0].message ?? '', /only a generic APIError catch/);
 });
+
+test('JavaScript files are audited like TypeScript; Python comments suppress with # gantry-ignore', () => {
+  const dir = project({
+    'a.js':
+      "const Anthropic = require('@anthropic-ai/sdk');\nconst c = new Anthropic({ maxRetries: 9, timeout: 90000 });\n",
+    'b.py': [
+      'import anthropic',
+      '# gantry-ignore ERR-2: retries are handled by tenacity around every call',
+      'c = anthropic.Anthropic(max_retries=0, timeout=90)',
+    ].join('\n'),
+  });
+  const c = runAudit(dir).checks.find((x) => x.id === 'ERR-2');
+  assert.equal(c?.outcome, 'fail');
+  const js = c?.findings.find((f) => f.file === 'a.js');
+  assert.match(js?.message ?? '', /maxRetries is 9/);
+  assert.equal(js?.suppressed, undefined);
+  const py = c?.findings.find((f) => f.file === 'b.py');
+  assert.equal(py?.line, 3);
+  assert.equal(py?.suppressed?.reason, 'retries are handled by tenacity around every call');
+});
