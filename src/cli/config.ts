@@ -103,5 +103,6 @@ function toDisplay(
     })),
     logging: { level: logging.level, destination: logging.destination },
     secrets: { exec_refresh_ms: config.secrets.execRefreshMs, exec_timeout_ms: config.secrets.execTimeoutMs },
+    audit: { waivers: config.audit.waivers },
   };
 }

@@ -81,6 +81,50 @@ export function buildProgram(): Command {
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--recommend', 'suggest max_tokens per client and cheaper models for small requests')
     .action(async (opts) => (await import('./report.ts')).run(opts));
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  program
+    .command('audit')
+    .description('Check a codebase against the go-live checklist (docs/audit.md).')
+    .argument('[path]', 'project directory', '.')
+    .option(
+      '-f, --format <formats>',
+      'terminal, json, sarif, junit, markdown, github (comma-separated)',
+      'terminal',
+    )
+    .option('-o, --output <FORMAT=FILE>', 'also write a format to a file (repeatable)', collect, [])
+    .option('--fail-on <level>', 'gate threshold: warn or fail', 'fail')
+    .option('--no-color', 'no colours in the terminal report')
+    .action(async (path, opts) => (await import('./audit.ts')).run(path, opts));
+
+  program
+    .command('preflight')
+    .description('Probe a live deployment (Gantry gateway or the Anthropic API) before go-live.')
+    .argument('<url>', 'base URL of the gateway or the API')
+    .option('--gateway', 'the URL is a Gantry gateway (default)')
+    .option('--api', 'the URL is the Anthropic API itself')
+    .option(
+      '--admin-key-env <name>',
+      'environment variable holding the gateway admin key',
+      'GANTRY_ADMIN_KEY',
+    )
+    .option(
+      '-f, --format <formats>',
+      'terminal, json, sarif, junit, markdown, github (comma-separated)',
+      'terminal',
+    )
+    .option('-o, --output <FORMAT=FILE>', 'also write a format to a file (repeatable)', collect, [])
+    .option('--fail-on <level>', 'gate threshold: warn or fail', 'fail')
+    .option('--timeout <ms>', 'per-probe timeout in milliseconds', '10000')
+    .option('--no-generate', 'never generate (skips reading the tier from rate-limit headers)')
+    .option('--no-color', 'no colours in the terminal report')
+    .action(async (url, opts) => (await import('./preflight.ts')).run(url, opts));
+
+  program
+    .command('init')
+    .description('Write a commented gantry.yaml and runbook, rollback, on-call and key-rotation templates.')
+    .argument('[dir]', 'project directory', '.')
+    .option('--force', 'overwrite existing files')
+    .action(async (dir, opts) => (await import('./init.ts')).run(dir, opts));
 
   return program;
 }

@@ -11,6 +11,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { auditConfigSchema } from '../audit/config.ts';
 import { ledgerUrlProblem } from '../ledger/store.ts';
 import { policySchema, resolvePolicy } from '../policy/config.ts';
 import { safetySchema } from '../safety/config.ts';
@@ -300,6 +301,7 @@ export const configSchema = mapping({
   logging: loggingSchema.prefault({}),
   secrets: secretsSchema.prefault({}),
   storage: storageSchema.prefault({}),
+  audit: auditConfigSchema.prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -396,6 +398,7 @@ const SECTIONS: [string, z.ZodType][] = [
   ['logging', loggingSchema],
   ['secrets', secretsSchema],
   ['storage', storageSchema],
+  ['audit', auditConfigSchema],
 ];
 
 type Def = {
@@ -729,7 +732,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.safety !== undefined) client.safety = c.safety;
     return client;
   });
-  const { server, upstream, logging, secrets, admin, storage } = raw;
+  const { server, upstream, logging, secrets, admin, storage, audit } = raw;
   return deepFreeze({
     source,
     server: {
@@ -761,6 +764,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       ledgerBufferRows: storage.ledger_buffer_rows,
       ledgerFlushMs: storage.ledger_flush_ms,
     },
+    audit: { waivers: audit.waivers },
   });
 }
 

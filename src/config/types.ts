@@ -5,6 +5,7 @@
  * `openSecret()` turns them into live handles at start-up.
  */
 
+import type { AuditConfig } from '../audit/config.ts';
 import type { SafetyConfig } from '../safety/config.ts';
 
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
@@ -107,4 +108,6 @@ export interface ResolvedConfig {
   logging: LoggingConfig;
   secrets: SecretsConfig;
   storage: StorageConfig;
+  /** `gantry audit` settings (waivers); see src/audit/config.ts. */
+  audit: AuditConfig;
 }

@@ -1,0 +1,30 @@
+/**
+ * Audit fixtures are materialised into a fresh git repository in a temp dir,
+ * so `git ls-files` semantics (tracked, ignored) are exercised for real.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const FIXTURES = new URL('./fixtures/audit/', import.meta.url).pathname;
+
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync(
+    'git',
+    ['-c', 'user.email=audit@test', '-c', 'user.name=audit', '-c', 'commit.gpgsign=false', ...args],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  ).toString();
+}
+
+/** A copy of a fixture project in a temp dir, committed to a new git repo (unless git: false). */
+export function materialize(name: string, opts: { git?: boolean } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), `gantry-audit-${name}-`));
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  if (opts.git !== false) {
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'fixture');
+  }
+  return dir;
+}
