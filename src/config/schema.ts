@@ -11,6 +11,8 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { alertsSchema, resolveAlerts } from '../alerts/config.ts';
+import { metricsSchema, resolveMetrics, resolveTracing, tracingSchema } from '../observe/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { parseSecretRef, SecretRefError } from './secrets.ts';
 import type { ClientConfig, EnvironmentConfig, LoggingConfig, ResolvedConfig } from './types.ts';
@@ -259,6 +261,7 @@ const loggingSchema = mapping({
     .string(expected('stdout, stderr or a file path'))
     .min(1, { error: 'expected stdout, stderr or a file path' })
     .default('stdout'),
+  debug_content: z.boolean(expected('true or false')).default(false),
 });
 
 const secretsSchema = mapping({
@@ -277,6 +280,9 @@ export const configSchema = mapping({
   admin: adminSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   secrets: secretsSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -728,8 +734,15 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       ...(admin.key_sha256 !== undefined ? { keySha256: admin.key_sha256 } : {}),
       ...(admin.key !== undefined ? { key: absoluteRef(admin.key, baseDir) } : {}),
     },
-    logging: { level: logging.level, destination: logging.destination },
+    logging: {
+      level: logging.level,
+      destination: logging.destination,
+      ...(logging.debug_content ? { debugContent: true } : {}),
+    },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
+    metrics: resolveMetrics(raw.metrics),
+    tracing: resolveTracing(raw.tracing),
+    alerts: resolveAlerts(raw.alerts, baseDir),
   });
 }
 

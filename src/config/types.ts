@@ -66,6 +66,8 @@ export interface LoggingConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `stdout`, `stderr`, or a file path. */
   destination: string;
+  /** Opt-in: log request content with secrets masked (a warning is logged at start-up). */
+  debugContent?: boolean;
 }
 
 export interface SecretsConfig {
@@ -90,4 +92,7 @@ export interface ResolvedConfig {
   admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
+  metrics: import('../observe/config.ts').MetricsConfig;
+  tracing: import('../observe/config.ts').TracingConfig;
+  alerts: import('../alerts/config.ts').AlertsConfig;
 }

@@ -4,6 +4,7 @@
  * (policy, safety.input, admit, safety.output, account) slot in by name at
  * their place in this list.
  */
+import { metrics } from '../observe/stage.ts';
 import { authenticate } from './authenticate.ts';
 import { observe } from './observe.ts';
 import type { Stage, StageContext, StageFactory } from './stage.ts';
@@ -14,6 +15,7 @@ export const STAGES: ReadonlyArray<readonly [name: string, factory: StageFactory
   ['authenticate', authenticate], // virtual key -> client, environment, customer
   ['validate', validate], // body shape; reads model and stream
   ['upstream', upstream], // forward over the keep-alive pool; relay and tap the answer
+  ['metrics', metrics], // Prometheus metrics, latency windows, alert engine feed, trace span
   ['observe', observe], // one redacted log line per request
 ];
 
