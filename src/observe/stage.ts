@@ -33,6 +33,8 @@ export interface Telemetry {
 export interface TelemetryOptions {
   /** Clock for windows and alert states (tests inject one). */
   now?: () => number;
+  /** Told once the telemetry objects exist (tests drive the alert engine through it). */
+  onOpen?(t: Telemetry): void;
 }
 
 /** Builds the telemetry objects from config (exported for tests and the in-process adapter). */
@@ -77,6 +79,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
 export function telemetryStage(o: TelemetryOptions = {}) {
   return async function metrics(ctx: StageContext): Promise<Stage> {
     const t = await openTelemetry(ctx, o);
+    o.onOpen?.(t);
     const { config, routes } = ctx;
     if (t.metrics) {
       const registry = t.metrics;
