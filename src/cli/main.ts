@@ -125,6 +125,27 @@ export function buildProgram(): Command {
     .argument('[dir]', 'project directory', '.')
     .option('--force', 'overwrite existing files')
     .action(async (dir, opts) => (await import('./init.ts')).run(dir, opts));
+  const alerts = program.command('alerts').description('Alert channels and rule exports.');
+  alerts
+    .command('test')
+    .description('Send a test alert through every configured channel.')
+    .option('-c, --config <file>', 'config file (default: $GANTRY_CONFIG, ./gantry.yaml)')
+    .action(async (opts) => (await import('./alerts.ts')).test(opts));
+  alerts
+    .command('export')
+    .description('Write alerting rules equivalent to the built-in ones (Prometheus rule file).')
+    .option('-c, --config <file>', 'config file (default: $GANTRY_CONFIG, ./gantry.yaml)')
+    .option('--format <format>', 'prometheus', 'prometheus')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (opts) => (await import('./alerts.ts')).exportRules(opts));
+
+  const dashboards = program.command('dashboards').description('Dashboards over the exported metrics.');
+  dashboards
+    .command('export')
+    .description('Write a Grafana dashboard (JSON) over the /metrics names.')
+    .option('--format <format>', 'grafana', 'grafana')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (opts) => (await import('./dashboards.ts')).exportDashboard(opts));
 
   return program;
 }

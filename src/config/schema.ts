@@ -11,8 +11,10 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { alertsSchema, resolveAlerts } from '../alerts/config.ts';
 import { auditConfigSchema } from '../audit/config.ts';
 import { ledgerUrlProblem } from '../ledger/store.ts';
+import { metricsSchema, resolveMetrics, resolveTracing, tracingSchema } from '../observe/config.ts';
 import { policySchema, resolvePolicy } from '../policy/config.ts';
 import { safetySchema } from '../safety/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
@@ -265,6 +267,7 @@ const loggingSchema = mapping({
     .string(expected('stdout, stderr or a file path'))
     .min(1, { error: 'expected stdout, stderr or a file path' })
     .default('stdout'),
+  debug_content: z.boolean(expected('true or false')).default(false),
 });
 
 /** `storage`: where the ledger lives (src/ledger, docs/storage.md). */
@@ -302,6 +305,9 @@ export const configSchema = mapping({
   secrets: secretsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   audit: auditConfigSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -757,7 +763,11 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       ...(admin.key_sha256 !== undefined ? { keySha256: admin.key_sha256 } : {}),
       ...(admin.key !== undefined ? { key: absoluteRef(admin.key, baseDir) } : {}),
     },
-    logging: { level: logging.level, destination: logging.destination },
+    logging: {
+      level: logging.level,
+      destination: logging.destination,
+      ...(logging.debug_content ? { debugContent: true } : {}),
+    },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
     storage: {
       ledger: storage.ledger,
@@ -765,6 +775,9 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       ledgerFlushMs: storage.ledger_flush_ms,
     },
     audit: { waivers: audit.waivers },
+    metrics: resolveMetrics(raw.metrics),
+    tracing: resolveTracing(raw.tracing),
+    alerts: resolveAlerts(raw.alerts, baseDir),
   });
 }
 

@@ -73,6 +73,8 @@ export interface LoggingConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `stdout`, `stderr`, or a file path. */
   destination: string;
+  /** Opt-in: log request content with secrets masked (a warning is logged at start-up). */
+  debugContent?: boolean;
 }
 
 export interface SecretsConfig {
@@ -110,4 +112,7 @@ export interface ResolvedConfig {
   storage: StorageConfig;
   /** `gantry audit` settings (waivers); see src/audit/config.ts. */
   audit: AuditConfig;
+  metrics: import('../observe/config.ts').MetricsConfig;
+  tracing: import('../observe/config.ts').TracingConfig;
+  alerts: import('../alerts/config.ts').AlertsConfig;
 }

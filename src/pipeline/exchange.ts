@@ -113,6 +113,8 @@ export interface Exchange {
 
   response?: ExchangeResponse;
   usage?: Usage;
+  /** What the upstream Message reported besides usage (metadata for traces; never content). */
+  message?: { id?: string; model?: string; stopReason?: string };
   /** Cost of `usage`, set by the account stage. */
   cost?: Cost;
   /** The upstream's error type for non-2xx answers or SSE error events. */

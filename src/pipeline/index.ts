@@ -4,6 +4,8 @@
  * (policy, safety.input, admit, safety.output, account) slot in by name at
  * their place in this list.
  */
+
+import { metrics } from '../observe/stage.ts';
 import { account } from './account.ts';
 import { authenticate } from './authenticate.ts';
 import { observe } from './observe.ts';
@@ -22,6 +24,7 @@ export const STAGES: ReadonlyArray<readonly [name: string, factory: StageFactory
   ['upstream', upstream], // forward over the keep-alive pool; relay and tap the answer
   ['safety.output', safetyOutput], // secrets, PII, system-prompt leaks in answers and streams
   ['account', account], // price the usage, write the ledger row (off the request path)
+  ['metrics', metrics], // Prometheus metrics, latency windows, alert engine feed, trace span
   ['observe', observe], // one redacted log line per request
 ];
 

@@ -3,6 +3,7 @@
  * src/observe/log.ts for what is never logged). Errors and 4xx/5xx answers log
  * at `warn`/`error` and always carry the upstream `request-id` when there is one.
  */
+import { openDebugContent } from '../observe/debug-content.ts';
 import { channels } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
 import type { Exchange } from './exchange.ts';
@@ -58,10 +59,12 @@ export function logLine(ex: Exchange): Record<string, unknown> {
 export function observe(ctx: StageContext): Stage {
   const log = ctx.logger;
   const completed = channels.exchangeComplete;
+  const debug = ctx.config.logging.debugContent ? openDebugContent(log) : undefined;
   return {
     name: 'observe',
     complete(ex) {
       if (completed.hasSubscribers) completed.publish(ex);
+      debug?.(ex);
       const line = logLine(ex);
       if (ex.error?.code === 'internal_error') {
         line.err = describeError(ex.error.cause);

@@ -167,7 +167,9 @@ async function* relayBody(body: Readable, ex: Exchange, capture: boolean): Async
   ex.upstream.endedAt = performance.now() - ex.startedAt;
   if (capture && keptBytes < CAPTURE_LIMIT && ex.route.kind === 'messages') {
     try {
-      ex.usage = usageFromMessage(JSON.parse(Buffer.concat(kept, keptBytes).toString('utf8')));
+      const message = JSON.parse(Buffer.concat(kept, keptBytes).toString('utf8'));
+      ex.usage = usageFromMessage(message);
+      ex.message = { id: message?.id, model: message?.model, stopReason: message?.stop_reason ?? undefined };
     } catch {
       // Not a Message: nothing to account.
     }
@@ -207,6 +209,7 @@ async function* relaySse(body: Readable, ex: Exchange): AsyncGenerator<Buffer> {
     tap.end();
     ex.upstream.endedAt = performance.now() - ex.startedAt;
     ex.usage = tap.usage;
+    ex.message = { id: tap.messageId, model: tap.model, stopReason: tap.stopReason };
     if (tap.error) ex.errorType = tap.error.type;
   }
   if (ex.signal.aborted) return;

@@ -1,0 +1,141 @@
+/**
+ * metrics: the telemetry stage, right before `observe` in STAGES. Its
+ * `complete` hook records each finished exchange into
+ *
+ * - the Prometheus registry (`GET /metrics`, public or behind the admin key),
+ * - the sliding-window latency percentiles (`GET /admin/stats`),
+ * - the alert engine's windows (`GET /admin/alerts`), when alerts are enabled,
+ * - a trace span, when tracing is enabled (OpenTelemetry is imported only then).
+ *
+ * All of it is in memory and synchronous; alert delivery and span export run
+ * off the request path.
+ */
+import type { AlertEngine } from '../alerts/engine.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+import type { Stage, StageContext } from '../pipeline/stage.ts';
+import { GantryMetrics, modelLabel } from './metrics.ts';
+import { LatencyWindows } from './stats.ts';
+import type { Tracer } from './tracing.ts';
+
+/** Time to first token of an exchange (ms from sending upstream to the first body byte). */
+export function ttftMs(ex: Exchange): number | undefined {
+  const u = ex.upstream;
+  return u.sentAt !== undefined && u.firstByteAt !== undefined ? u.firstByteAt - u.sentAt : undefined;
+}
+
+export interface Telemetry {
+  metrics?: GantryMetrics;
+  stats: LatencyWindows;
+  alerts?: AlertEngine;
+  tracer?: Tracer;
+}
+
+export interface TelemetryOptions {
+  /** Clock for windows and alert states (tests inject one). */
+  now?: () => number;
+  /** Told once the telemetry objects exist (tests drive the alert engine through it). */
+  onOpen?(t: Telemetry): void;
+}
+
+/** Builds the telemetry objects from config (exported for tests and the in-process adapter). */
+export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {}): Promise<Telemetry> {
+  const { config } = ctx;
+  const m = config.metrics;
+  const metrics = m.enabled
+    ? new GantryMetrics({
+        customerLabel: m.customerLabel,
+        topCustomers: m.topCustomers,
+        customers: m.customers,
+      })
+    : undefined;
+  metrics?.subscribe();
+  const stats = new LatencyWindows({
+    intervalMs: m.statsIntervalMs,
+    intervals: m.statsIntervals,
+    now: o.now,
+  });
+  let alerts: AlertEngine | undefined;
+  if (config.alerts.enabled) {
+    const { AlertEngine } = await import('../alerts/engine.ts');
+    alerts = new AlertEngine({
+      config: config.alerts,
+      secrets: ctx.secrets,
+      logger: ctx.logger,
+      stats,
+      metrics,
+      now: o.now,
+    });
+    await alerts.start();
+  }
+  let tracer: Tracer | undefined;
+  if (config.tracing.enabled) {
+    const { openTracer } = await import('./tracing.ts');
+    tracer = await openTracer(config.tracing, ctx.logger);
+    ctx.logger.info({ endpoint: config.tracing.endpoint }, 'tracing on (OTLP/HTTP)');
+  }
+  return { metrics, stats, alerts, tracer };
+}
+
+export function telemetryStage(o: TelemetryOptions = {}) {
+  return async function metrics(ctx: StageContext): Promise<Stage> {
+    const t = await openTelemetry(ctx, o);
+    o.onOpen?.(t);
+    const { config, routes } = ctx;
+    if (t.metrics) {
+      const registry = t.metrics;
+      routes.add({
+        method: 'GET',
+        path: '/metrics',
+        access: config.metrics.access,
+        handle: async () => ({
+          status: 200,
+          headers: { 'content-type': registry.contentType },
+          body: await registry.text(),
+        }),
+      });
+    }
+    routes.add({
+      method: 'GET',
+      path: '/admin/stats',
+      access: 'admin',
+      handle: ({ query }) => {
+        const w = Number(query.window_ms);
+        return { status: 200, body: t.stats.snapshot(Number.isFinite(w) && w > 0 ? w : undefined) };
+      },
+    });
+    if (t.alerts) {
+      const engine = t.alerts;
+      routes.add({
+        method: 'GET',
+        path: '/admin/alerts',
+        access: 'admin',
+        handle: () => ({ status: 200, body: engine.view() }),
+      });
+    }
+    return {
+      name: 'metrics',
+      complete(ex) {
+        t.metrics?.record(ex);
+        if (ex.route.kind === 'messages' && ex.finishedAt !== undefined) {
+          const ok = (ex.response?.status ?? ex.error?.status ?? 0) < 400;
+          t.stats.record(
+            ex.client?.name ?? '',
+            modelLabel(ex.model),
+            ex.finishedAt,
+            ok ? ttftMs(ex) : undefined,
+          );
+        }
+        t.alerts?.record(ex);
+        t.tracer?.record(ex);
+      },
+      async close() {
+        t.metrics?.close();
+        await t.alerts?.close();
+        await t.tracer?.close();
+      },
+    };
+  };
+}
+
+/** The stage factory used in STAGES. */
+export const metrics = telemetryStage();
