@@ -11,6 +11,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { parseSecretRef, SecretRefError } from './secrets.ts';
 import type { ClientConfig, EnvironmentConfig, LoggingConfig, ResolvedConfig } from './types.ts';
@@ -245,7 +246,7 @@ const clientSchema = mapping({
     .transform((value) => value.toLowerCase())
     .optional(),
   key: secretRef(CLIENT_KEY_EXAMPLES).optional(),
-  limits: z.record(z.string(), z.unknown(), expected('a mapping (key: value pairs)')).default({}),
+  limits: clientLimitsSchema,
 });
 
 const adminSchema = mapping({
@@ -277,6 +278,8 @@ export const configSchema = mapping({
   admin: adminSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   secrets: secretsSchema.prefault({}),
+  limits: limitsSectionSchema,
+  storage: mapping({ state: stateStoreSchema }).prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -730,6 +733,8 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     },
     logging: { level: logging.level, destination: logging.destination },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
+    limits: raw.limits,
+    storage: { state: raw.storage.state },
   });
 }
 

@@ -5,6 +5,8 @@
  * `openSecret()` turns them into live handles at start-up.
  */
 
+import type { ClientLimits, LimitsConfig, StorageStateConfig } from '../limits/config.ts';
+
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
 export type SecretRefSpec = string;
 
@@ -49,8 +51,8 @@ export interface ClientConfig {
   keySha256?: string;
   /** Or a reference to the virtual key itself. */
   key?: SecretRefSpec;
-  /** Limits and policy for later stages; kept as validated data. */
-  limits: Readonly<Record<string, unknown>>;
+  /** Rate limits and budgets of this client (src/limits/config.ts, docs/limits.md). */
+  limits: ClientLimits;
 }
 
 /**
@@ -90,4 +92,8 @@ export interface ResolvedConfig {
   admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
+  /** Rate limits and budgets of environments and overall (docs/limits.md). */
+  limits: LimitsConfig;
+  /** Where shared state lives; `state` holds rate-limit and budget counters. */
+  storage: StorageStateConfig;
 }
