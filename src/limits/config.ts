@@ -34,7 +34,7 @@ export interface BudgetConfig {
   monthlyMicros?: number;
   /** What happens once the budget is spent (100 %). */
   action: BudgetAction;
-  /** Canonical model id requests switch to when `action` is `downgrade`. */
+  /** Model (as configured, checked against the catalog) requests switch to when `action` is `downgrade`. */
   downgradeTo?: string;
 }
 
@@ -125,7 +125,7 @@ const budgetSchema = z
     const out: BudgetConfig = { action: b.action };
     if (b.daily_usd !== undefined) out.dailyMicros = b.daily_usd;
     if (b.monthly_usd !== undefined) out.monthlyMicros = b.monthly_usd;
-    if (b.downgrade_to !== undefined) out.downgradeTo = resolveModel(b.downgrade_to)?.id ?? b.downgrade_to;
+    if (b.downgrade_to !== undefined) out.downgradeTo = b.downgrade_to;
     return out;
   });
 

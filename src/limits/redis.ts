@@ -177,18 +177,21 @@ export class RedisStore implements StateStore {
     this.#s = this.redis as unknown as Scripted;
   }
 
-  /** Resolves once connected, or after `ms` (the store then fails per call until Redis is back). */
+  /** True once connected; false on the first connection error or after `ms` (calls then fail until Redis is back). */
   ready(ms: number): Promise<boolean> {
     if (this.redis.status === 'ready') return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
         this.redis.off('ready', onReady);
+        this.redis.off('error', onError);
         resolve(ok);
       };
       const onReady = () => done(true);
+      const onError = () => done(false);
       const timer = setTimeout(() => done(false), ms);
       this.redis.once('ready', onReady);
+      this.redis.once('error', onError);
     });
   }
 

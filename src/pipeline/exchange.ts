@@ -106,6 +106,8 @@ export interface Exchange {
   };
 
   response?: ExchangeResponse;
+  /** Headers stages add to whatever response is rendered (e.g. `gantry-ratelimit-*` from admit). */
+  responseHeaders?: Record<string, string>;
   usage?: Usage;
   /** Cost of `usage`, set by the account stage. */
   cost?: Cost;
