@@ -170,10 +170,12 @@ describe('gateway with limits on Redis', () => {
 
   test('output tokens per minute: max_tokens reserved, the unused part refunded', async () => {
     // 1000 output tokens a minute, 600 reserved per request: without refunds the second would be refused.
-    for (let i = 0; i < 5; i++) {
-      const { response } = await sdk('tpm')
-        .messages.create(params({ max_tokens: 600 }))
+    // Odd requests stream: their usage comes from the stream tap.
+    for (let i = 0; i < 6; i++) {
+      const { response, data } = await sdk('tpm')
+        .messages.create(params({ max_tokens: 600, stream: i % 2 === 1 }))
         .withResponse();
+      if (i % 2 === 1) for await (const _event of data as unknown as AsyncIterable<unknown>);
       const remaining = Number(response.headers.get('gantry-ratelimit-output-tokens-remaining'));
       assert.ok(remaining >= 300 && remaining <= 400, `remaining after reserving 600: ${remaining}`);
       await sleep(50);

@@ -232,3 +232,40 @@ export const stateStoreSchema = z
     }
   })
   .default('memory');
+
+// ---------------------------------------------------------------------------
+// Display: the resolved limits back in the on-disk (snake_case, USD) shape, for `gantry config check`.
+
+function displayBudget(b: BudgetConfig): Record<string, unknown> {
+  return {
+    ...(b.dailyMicros !== undefined ? { daily_usd: b.dailyMicros / 1e6 } : {}),
+    ...(b.monthlyMicros !== undefined ? { monthly_usd: b.monthlyMicros / 1e6 } : {}),
+    action: b.action,
+    ...(b.downgradeTo !== undefined ? { downgrade_to: b.downgradeTo } : {}),
+  };
+}
+
+/** A scope's (or a client's) limits as written in gantry.yaml. */
+export function displayScopeLimits(s: ClientLimits): Record<string, unknown> {
+  return {
+    ...(s.rpm !== undefined ? { rpm: s.rpm } : {}),
+    ...(s.inputTpm !== undefined ? { input_tpm: s.inputTpm } : {}),
+    ...(s.outputTpm !== undefined ? { output_tpm: s.outputTpm } : {}),
+    ...(s.perCustomer !== undefined ? { per_customer: displayScopeLimits(s.perCustomer) } : {}),
+    ...(s.budget !== undefined ? { budget: displayBudget(s.budget) } : {}),
+    ...(s.onStoreError !== undefined ? { on_store_error: s.onStoreError } : {}),
+  };
+}
+
+/** The top-level `limits:` section as written in gantry.yaml. */
+export function displayLimits(l: LimitsConfig): Record<string, unknown> {
+  return {
+    on_store_error: l.onStoreError,
+    store_timeout_ms: l.storeTimeoutMs,
+    key_prefix: l.keyPrefix,
+    ...(l.overall !== undefined ? { overall: displayScopeLimits(l.overall) } : {}),
+    environments: Object.fromEntries(
+      Object.entries(l.environments).map(([k, v]) => [k, displayScopeLimits(v)]),
+    ),
+  };
+}
