@@ -119,23 +119,28 @@ test('three processes on one Redis enforce one requests-per-minute limit within 
         assert.ok(Number(res.headers.get('retry-after')) >= 1);
         perGateway[g].limited++;
       } else assert.fail(`unexpected status ${res.status}`);
+      // Paced, to spare the shared CPU: demand (up to 6 × 20 requests/s) still far exceeds the refill (0.5/s).
+      await new Promise((r) => setTimeout(r, 50));
     }
   };
-  await Promise.all(urls.flatMap((_, g) => [worker(g), worker(g), worker(g), worker(g)]));
+  await Promise.all(urls.flatMap((_, g) => [worker(g), worker(g)]));
   const ok = perGateway.reduce((n, p) => n + p.ok, 0);
   const limited = perGateway.reduce((n, p) => n + p.limited, 0);
   // The bucket starts full and refills one whole request at a time; admissions happened between the
   // first send and the last answer, so the exact allowance lies between these two counts.
   const rate = RPM / 60_000;
   const low = RPM + Math.floor(rate * (lastSend - firstDone));
-  const high = RPM + Math.floor(rate * (lastDone - firstSend));
+  const high = RPM + rate * (lastDone - firstSend); // not floored: Redis's clock and ours may differ by a few ms
   console.log(
-    `# 3 gateways, ${RPM} rpm, ${(lastDone - firstSend).toFixed(0)} ms: ${ok} × 200, ${limited} × 429; allowance ${low}–${high}; per gateway ${JSON.stringify(perGateway)}`,
+    `# 3 gateways, ${RPM} rpm, ${(lastDone - firstSend).toFixed(0)} ms: ${ok} × 200, ${limited} × 429; allowance ${low}–${high.toFixed(2)}; per gateway ${JSON.stringify(perGateway)}`,
   );
-  assert.ok(limited > ok, 'the load exceeded the limit');
+  assert.ok(limited >= 10, 'the load exceeded the limit throughout');
   for (const p of perGateway) assert.ok(p.ok > 0 && p.limited > 0, 'every gateway served and limited');
   // The exact allowance lies between low and high (timing uncertainty of the window's ends); allow ±2 % around it.
-  assert.ok(ok >= low * 0.98 && ok <= high * 1.02, `${ok} 200s vs allowance ${low}–${high} (±2 %)`);
+  assert.ok(
+    ok >= low * 0.98 && ok <= high * 1.02,
+    `${ok} 200s vs allowance ${low}–${high.toFixed(2)} (±2 %)`,
+  );
 });
 
 test('output tokens per minute across processes: unused max_tokens are refunded', async () => {
