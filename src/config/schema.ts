@@ -636,6 +636,17 @@ function crossCheck(raw: Record<string, unknown>, baseDir: string): RawIssue[] {
     });
   }
 
+  const limitEnvs = isRecord(raw.limits) ? raw.limits.environments : undefined;
+  if (isRecord(limitEnvs) && envNames !== undefined) {
+    for (const name of Object.keys(limitEnvs)) {
+      if (!envNames.includes(name))
+        issues.push({
+          path: ['limits', 'environments', name],
+          message: `unknown environment "${name}" (declared: ${envNames.join(', ') || 'none'})`,
+        });
+    }
+  }
+
   const noClients = clients === undefined || (Array.isArray(clients) && clients.length === 0);
   if (noClients && envNames !== undefined && envNames.length > 0 && !envNames.includes(DEFAULT_ENVIRONMENT)) {
     issues.push({

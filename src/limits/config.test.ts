@@ -84,6 +84,9 @@ describe('limits config', () => {
     assert.deepEqual(problems('storage: { state: "redis://:hunter2@127.0.0.1:6379" }'), [
       'storage.state: must not contain a password; give Redis a password with the REDIS_PASSWORD environment variable',
     ]);
+    assert.deepEqual(problems('limits: { environments: { prod: { rpm: 5 } } }'), [
+      'limits.environments.prod: unknown environment "prod" (declared: default)',
+    ]);
     assert.match(
       problems('limits: { environments: { default: { rpn: 5 } } }')[0],
       /limits\.environments\.default\.rpn: unknown key; did you mean "rpm"\?/,
