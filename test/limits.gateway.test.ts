@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { hashKey } from '../src/config/keys.ts';
@@ -13,6 +14,7 @@ import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
 import { RedisStore } from '../src/limits/redis.ts';
+import type { Exchange } from '../src/pipeline/exchange.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { LogSink, UPSTREAM_KEY } from './support.ts';
 
@@ -38,11 +40,20 @@ function gatewayConfig(simUrl: string, body: string): ResolvedConfig {
 const client = (name: string, limits: string) =>
   `  - { name: ${name}, environment: prod, key_sha256: ${hashKey(key(name))}, limits: ${limits} }\n`;
 
+const completed: Exchange[] = [];
+const onComplete = (ex: unknown) => completed.push(ex as Exchange);
+const decisionsOf = (requestId: string | null | undefined) =>
+  completed.find((ex) => ex.id === requestId)?.decisions ?? [];
+
 let sim: Simulator;
 before(async () => {
+  diagnostics.subscribe('gantry:exchange:complete', onComplete);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
 });
-after(() => sim.close());
+after(async () => {
+  diagnostics.unsubscribe('gantry:exchange:complete', onComplete);
+  await sim.close();
+});
 
 const params = (extra: Record<string, unknown> = {}) => ({
   model: MODEL,
@@ -106,6 +117,10 @@ describe('gateway with limits on Redis', () => {
       'rate_limited',
     );
     assert.equal(simCount(), before, 'the upstream never saw it');
+    assert.deepEqual(
+      decisionsOf(err.requestID).map((d) => [d.action, d.rule]),
+      [['rate_limited', 'ratelimit.client.rpm']],
+    );
   });
 
   test('the SDK honours retry-after and then succeeds', async () => {
@@ -143,6 +158,19 @@ describe('gateway with limits on Redis', () => {
       logs.records().filter((r) => r.client === 'budget').length,
       linesBefore + 1,
       'one attempt only',
+    );
+    // The crossing of 80 % and 100 % was logged once each.
+    const alerts = logs.records().filter((r) => r.budget_scope === 'client:budget');
+    assert.deepEqual(
+      alerts.map((r) => [r.msg, r.threshold, r.period, r.action]),
+      [
+        ['budget threshold crossed', 80, 'daily', 'block'],
+        ['budget spent', 100, 'daily', 'block'],
+      ],
+    );
+    assert.deepEqual(
+      decisionsOf(err.requestID).map((d) => [d.action, d.rule]),
+      [['budget_exceeded', 'budget.client.daily']],
     );
   });
 
