@@ -22,9 +22,9 @@ const REDIS_URL = process.env.GANTRY_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const HASH = 'a'.repeat(64);
 const MODEL = 'claude-haiku-4-5';
 
-function config(limitsYaml: string, top = ''): ResolvedConfig {
+function config(limitsYaml: string, top = '', root = ''): ResolvedConfig {
   return parseConfig(
-    `clients:\n  - name: app\n    key_sha256: ${HASH}\n    limits: ${limitsYaml}\nlimits:\n  key_prefix: "gantry-test:${randomUUID()}:"\n${top}`,
+    `${root}clients:\n  - name: app\n    key_sha256: ${HASH}\n    limits: ${limitsYaml}\nlimits:\n  key_prefix: "gantry-test:${randomUUID()}:"\n${top}`,
     { source: 'test', baseDir: process.cwd() },
   );
 }
@@ -236,6 +236,7 @@ describe('store unreachable (Redis on a closed port)', () => {
   const cfg = config(
     '{ rpm: 10 }',
     '  store_timeout_ms: 200\n  environments:\n    closedenv: { rpm: 10, on_store_error: closed }\n',
+    'environments:\n  default: { upstream_key: env:GANTRY_TEST_A }\n  closedenv: { upstream_key: env:GANTRY_TEST_B }\n',
   );
   const store = new RedisStore({ url: 'redis://127.0.0.1:1/0', connectTimeoutMs: 200 });
   after(() => store.close());
