@@ -116,6 +116,28 @@ export const ERROR_CODES = {
     summary:
       '`max_tokens` is above the client’s cap (`clients[].policy.max_tokens.cap`, `over_cap: reject`).',
   },
+  rate_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    summary:
+      'A Gantry rate limit (requests, input or output tokens per minute) is used up; retry after `retry-after` seconds.',
+  },
+  budget_reserved: {
+    status: 429,
+    type: 'rate_limit_error',
+    summary: 'Requests in flight hold the rest of a Gantry budget; retry after `retry-after` seconds.',
+  },
+  budget_exceeded: {
+    status: 402,
+    type: 'billing_error',
+    summary:
+      'A Gantry budget is spent for its period (`x-should-retry: false`); the message names the budget and when it resets.',
+  },
+  limits_unavailable: {
+    status: 503,
+    type: 'api_error',
+    summary: 'The rate-limit and budget store is unreachable and the limit is set to fail closed.',
+  },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected fault inside Gantry.' },
 } as const;
 

@@ -11,6 +11,7 @@ import { describeSecret } from '../config/mask.ts';
 import { DEFAULT_ENVIRONMENT, formatSize } from '../config/schema.ts';
 import { type SecretHandle, SecretRegistry } from '../config/secrets.ts';
 import type { ResolvedConfig } from '../config/types.ts';
+import { displayLimits, displayScopeLimits } from '../limits/config.ts';
 
 export interface CheckOptions {
   config?: string;
@@ -99,10 +100,12 @@ function toDisplay(
       environment: c.environment,
       ...(c.keySha256 !== undefined ? { key_sha256: c.keySha256 } : {}),
       ...(c.key !== undefined ? { key: show(secrets.clientKey(c.name), c.key) } : {}),
-      limits: c.limits,
+      limits: displayScopeLimits(c.limits),
     })),
     logging: { level: logging.level, destination: logging.destination },
     secrets: { exec_refresh_ms: config.secrets.execRefreshMs, exec_timeout_ms: config.secrets.execTimeoutMs },
     audit: { waivers: config.audit.waivers },
+    limits: displayLimits(config.limits),
+    storage: { state: config.storage.state },
   };
 }

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { alertsSchema, resolveAlerts } from '../alerts/config.ts';
 import { auditConfigSchema } from '../audit/config.ts';
 import { ledgerUrlProblem } from '../ledger/store.ts';
+import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { metricsSchema, resolveMetrics, resolveTracing, tracingSchema } from '../observe/config.ts';
 import { policySchema, resolvePolicy } from '../policy/config.ts';
 import { safetySchema } from '../safety/config.ts';
@@ -251,9 +252,9 @@ const clientSchema = mapping({
     .transform((value) => value.toLowerCase())
     .optional(),
   key: secretRef(CLIENT_KEY_EXAMPLES).optional(),
-  limits: z.record(z.string(), z.unknown(), expected('a mapping (key: value pairs)')).default({}),
   safety: safetySchema.optional(),
   policy: policySchema.optional(),
+  limits: clientLimitsSchema,
 });
 
 const adminSchema = mapping({
@@ -270,8 +271,9 @@ const loggingSchema = mapping({
   debug_content: z.boolean(expected('true or false')).default(false),
 });
 
-/** `storage`: where the ledger lives (src/ledger, docs/storage.md). */
+/** `storage`: where the ledger (src/ledger, docs/storage.md) and shared counters (src/limits) live. */
 const storageSchema = mapping({
+  state: stateStoreSchema,
   ledger: z
     .string(expected('sqlite:<path> or a postgres:// URL'))
     .superRefine((value, ctx) => {
@@ -308,6 +310,7 @@ export const configSchema = mapping({
   metrics: metricsSchema.prefault({}),
   tracing: tracingSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  limits: limitsSectionSchema,
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -666,6 +669,17 @@ function crossCheck(raw: Record<string, unknown>, baseDir: string): RawIssue[] {
     });
   }
 
+  const limitEnvs = isRecord(raw.limits) ? raw.limits.environments : undefined;
+  if (isRecord(limitEnvs) && envNames !== undefined) {
+    for (const name of Object.keys(limitEnvs)) {
+      if (!envNames.includes(name))
+        issues.push({
+          path: ['limits', 'environments', name],
+          message: `unknown environment "${name}" (declared: ${envNames.join(', ') || 'none'})`,
+        });
+    }
+  }
+
   const noClients = clients === undefined || (Array.isArray(clients) && clients.length === 0);
   if (noClients && envNames !== undefined && envNames.length > 0 && !envNames.includes(DEFAULT_ENVIRONMENT)) {
     issues.push({
@@ -770,6 +784,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     },
     secrets: { execRefreshMs: secrets.exec_refresh_ms, execTimeoutMs: secrets.exec_timeout_ms },
     storage: {
+      state: storage.state,
       ledger: storage.ledger,
       ledgerBufferRows: storage.ledger_buffer_rows,
       ledgerFlushMs: storage.ledger_flush_ms,
@@ -778,6 +793,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     metrics: resolveMetrics(raw.metrics),
     tracing: resolveTracing(raw.tracing),
     alerts: resolveAlerts(raw.alerts, baseDir),
+    limits: raw.limits,
   });
 }
 

@@ -6,6 +6,7 @@
  */
 
 import type { AuditConfig } from '../audit/config.ts';
+import type { ClientLimits, LimitsConfig, StorageStateConfig } from '../limits/config.ts';
 import type { SafetyConfig } from '../safety/config.ts';
 
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
@@ -52,12 +53,12 @@ export interface ClientConfig {
   keySha256?: string;
   /** Or a reference to the virtual key itself. */
   key?: SecretRefSpec;
-  /** Limits and policy for later stages; kept as validated data. */
-  limits: Readonly<Record<string, unknown>>;
   /** Content-safety controls (src/safety/config.ts); absent: all off. */
   safety?: SafetyConfig;
   /** Model catalog, routing, max_tokens and prompt-caching policy (src/policy/config.ts). */
   policy?: import('../policy/config.ts').ClientPolicy;
+  /** Rate limits and budgets of this client (src/limits/config.ts, docs/limits.md). */
+  limits: ClientLimits;
 }
 
 /**
@@ -85,7 +86,7 @@ export interface SecretsConfig {
 }
 
 /** `storage`: where state lives. `ledger*`: the cost ledger (docs/storage.md). */
-export interface StorageConfig {
+export interface StorageConfig extends StorageStateConfig {
   /** `sqlite:<path>` or a `postgres://` URL. */
   ledger: string;
   /** Most ledger rows held in memory while the store is slow or down. */
@@ -115,4 +116,6 @@ export interface ResolvedConfig {
   metrics: import('../observe/config.ts').MetricsConfig;
   tracing: import('../observe/config.ts').TracingConfig;
   alerts: import('../alerts/config.ts').AlertsConfig;
+  /** Rate limits and budgets of environments and overall (docs/limits.md). */
+  limits: LimitsConfig;
 }

@@ -276,6 +276,7 @@ function makeExchange(
 
 async function render(ex: Exchange, res: ServerResponse, draining: boolean): Promise<void> {
   const { status, headers, body } = ex.response!;
+  if (ex.responseHeaders) Object.assign(headers, ex.responseHeaders);
   if (draining) headers.connection = 'close';
   if (Buffer.isBuffer(body)) {
     res.writeHead(status, headers);

@@ -112,6 +112,8 @@ export interface Exchange {
   };
 
   response?: ExchangeResponse;
+  /** Headers stages add to whatever response is rendered (e.g. `gantry-ratelimit-*` from admit). */
+  responseHeaders?: Record<string, string>;
   usage?: Usage;
   /** What the upstream Message reported besides usage (metadata for traces; never content). */
   message?: { id?: string; model?: string; stopReason?: string };

@@ -7,6 +7,7 @@
 
 import { metrics } from '../observe/stage.ts';
 import { account } from './account.ts';
+import { admit } from './admit.ts';
 import { authenticate } from './authenticate.ts';
 import { observe } from './observe.ts';
 import { policy } from './policy.ts';
@@ -21,6 +22,7 @@ export const STAGES: ReadonlyArray<readonly [name: string, factory: StageFactory
   ['validate', validate], // body shape; reads model and stream
   ['policy', policy], // catalog check, allow-list, aliases, routing, max_tokens, prompt caching
   ['safety.input', safetyInput], // input limits, prompt-injection heuristics, input moderation
+  ['admit', admit], // rate limits and budgets: 429 / 402, gantry-ratelimit-* headers, reservations
   ['upstream', upstream], // forward over the keep-alive pool; relay and tap the answer
   ['safety.output', safetyOutput], // secrets, PII, system-prompt leaks in answers and streams
   ['account', account], // price the usage, write the ledger row (off the request path)

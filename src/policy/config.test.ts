@@ -31,6 +31,7 @@ test('clients[].policy resolves to camelCase with defaults', () => {
 test('storage: ledger defaults and a bad URL is refused', () => {
   const config = parseConfig('{}', { source: 'test', baseDir: '/' });
   assert.deepEqual(config.storage, {
+    state: 'memory',
     ledger: 'sqlite:./data/ledger.db',
     ledgerBufferRows: 100_000,
     ledgerFlushMs: 1_000,

@@ -1,0 +1,455 @@
+/**
+ * The limiter: rate limits and budgets of one request, over a state store.
+ *
+ * Admission (`admit`) for a request of client C (environment E, customer K):
+ *
+ * 1. Rate limits. Every configured bucket of the scopes C, K (per customer of
+ *    C), E and overall is taken from in ONE atomic store call: 1 request,
+ *    the estimated input tokens, `max_tokens` output tokens (each at most the
+ *    bucket's capacity, so a request larger than a limit waits for a full
+ *    bucket instead of never passing). Any bucket short → 429 `rate_limited`
+ *    with `retry-after` (the longest wait) and nothing is taken.
+ * 2. Budgets. The worst-case cost (`worstCaseCostMicros`) is reserved in every
+ *    budget (scope × daily/monthly) in ONE atomic call, admitted while each
+ *    blocking budget's committed amount (spent + in-flight reservations) is
+ *    below its limit. So concurrent requests overshoot a budget by at most one
+ *    reservation, on one replica or many. A refused reservation answers 402
+ *    `budget_exceeded` when the budget is really spent, or 429
+ *    `budget_reserved` (retry shortly) when in-flight reservations hold the
+ *    rest. Budgets with `downgrade` or `alert-only` never refuse: once spent,
+ *    `downgrade` switches the request to the cheaper model.
+ *
+ * Completion (`settle`) reconciles with the actual usage: input tokens charged
+ * or refunded to the estimate, unused output tokens refunded, actual cost
+ * settled against the reservation (or the reservation released when nothing
+ * was used), and 80 % / 100 % threshold crossings published once per period.
+ */
+import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
+import type { Usage } from '../anthropic/usage.ts';
+import type { ResolvedConfig } from '../config/types.ts';
+import { GantryError } from '../errors.ts';
+import { type BudgetEvent, channels, publish } from '../observe/events.ts';
+import type { Decision } from '../pipeline/exchange.ts';
+import { msUntilFull } from './bucket.ts';
+import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
+import { type BucketTake, type BudgetReserve, type StateStore, withTimeout } from './store.ts';
+
+export type ScopeKind = 'client' | 'customer' | 'environment' | 'overall';
+export type Dimension = 'rpm' | 'input_tpm' | 'output_tpm';
+export type Period = 'daily' | 'monthly';
+
+export interface Scope {
+  kind: ScopeKind;
+  /** Key part: client name, `client/customer`, environment name, or `all`. */
+  id: string;
+  /** For events and messages: `client:checkout`, `customer:checkout/c-42`, `environment:prod`, `overall`. */
+  label: string;
+  limits: ScopeLimits;
+}
+
+export interface AdmitRequest {
+  client: string;
+  environment: string;
+  customer?: string;
+  model?: string;
+  estimatedInputTokens: number;
+  maxTokens: number;
+}
+
+interface TakenBucket extends BucketTake {
+  dim: Dimension;
+  rule: string;
+  scope: Scope;
+}
+
+interface BudgetEntry extends BudgetReserve {
+  scope: Scope;
+  period: Period;
+  rule: string;
+  action: BudgetAction;
+  downgradeTo?: string;
+  resetsAt: number;
+}
+
+/** What admission holds for a request until it completes. */
+export interface Ticket {
+  buckets: TakenBucket[];
+  budgets: BudgetEntry[];
+  reservedMicros: number;
+}
+
+export interface Admission {
+  /** Undefined when no limit applies or the store failed open. */
+  ticket?: Ticket;
+  /** `gantry-ratelimit-*` headers for the response. */
+  headers: Record<string, string>;
+  /** Set when a spent `downgrade` budget switched the request to this model. */
+  downgradeTo?: string;
+}
+
+export interface BudgetStatus {
+  scope: string;
+  period: Period;
+  limitMicros: number;
+  spentMicros: number;
+  committedMicros: number;
+  resetsAt: string;
+}
+
+const HEADER_NAME: Record<Dimension, string> = {
+  rpm: 'requests',
+  input_tpm: 'input-tokens',
+  output_tpm: 'output-tokens',
+};
+const DIM_FIELD = { rpm: 'rpm', input_tpm: 'inputTpm', output_tpm: 'outputTpm' } as const;
+const DIM_WORDS: Record<Dimension, string> = {
+  rpm: 'requests',
+  input_tpm: 'input tokens',
+  output_tpm: 'output tokens',
+};
+const THRESHOLDS = [80, 100] as const;
+/** Suggested wait when in-flight reservations hold the rest of a budget. */
+const RESERVED_RETRY_SECONDS = 2;
+
+export interface LimiterOptions {
+  /** Called for budget threshold crossings (besides the `budget` channel), e.g. to log them. */
+  onBudgetEvent?: (event: BudgetEvent) => void;
+  /** Called when the store fails (the limiter then applies `on_store_error`). */
+  onStoreError?: (err: unknown, mode: StoreErrorMode) => void;
+  /** Wall clock for budget periods (ms); default `Date.now`. */
+  now?: () => number;
+}
+
+export class Limiter {
+  readonly store: StateStore;
+  readonly #config: ResolvedConfig;
+  readonly #clients: Map<string, ResolvedConfig['clients'][number]>;
+  readonly #options: LimiterOptions;
+  readonly #prefix: string;
+
+  constructor(config: ResolvedConfig, store: StateStore, options: LimiterOptions = {}) {
+    this.#config = config;
+    this.store = store;
+    this.#options = options;
+    this.#prefix = config.limits.keyPrefix;
+    this.#clients = new Map(config.clients.map((c) => [c.name, c]));
+  }
+
+  /** The scopes that apply to a request, narrowest first. */
+  scopes(client: string, environment: string, customer?: string): Scope[] {
+    const out: Scope[] = [];
+    const limits = this.#clients.get(client)?.limits;
+    if (limits) out.push({ kind: 'client', id: client, label: `client:${client}`, limits });
+    if (limits?.perCustomer && customer !== undefined) {
+      const id = `${client}/${customer}`;
+      out.push({ kind: 'customer', id, label: `customer:${id}`, limits: limits.perCustomer });
+    }
+    const env = this.#config.limits.environments[environment];
+    if (env)
+      out.push({ kind: 'environment', id: environment, label: `environment:${environment}`, limits: env });
+    const overall = this.#config.limits.overall;
+    if (overall) out.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
+    return out;
+  }
+
+  #mode(scopes: readonly Scope[]): StoreErrorMode {
+    const fallback = this.#config.limits.onStoreError;
+    return scopes.some((s) => (s.limits.onStoreError ?? fallback) === 'closed') ? 'closed' : 'open';
+  }
+
+  #call<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withTimeout(promise, this.#config.limits.storeTimeoutMs, what);
+  }
+
+  /**
+   * Admits a request or throws a GantryError (429 `rate_limited`, 429
+   * `budget_reserved`, 402 `budget_exceeded`, 503 `limits_unavailable`).
+   * Decisions are pushed on `decisions`.
+   */
+  async admit(req: AdmitRequest, decisions: Decision[]): Promise<Admission> {
+    const scopes = this.scopes(req.client, req.environment, req.customer);
+    const buckets = this.#buckets(scopes, req);
+    const budgets = this.#budgets(scopes, Date.now());
+    if (buckets.length === 0 && budgets.length === 0) return { headers: {} };
+    const headers: Record<string, string> = {};
+    let taken = false;
+    try {
+      if (buckets.length > 0) {
+        const result = await this.#call(this.store.take(buckets), 'rate limits');
+        Object.assign(headers, rateHeaders(buckets, result.levels, result.now));
+        if (!result.ok) {
+          let worst = 0;
+          for (let i = 1; i < buckets.length; i++) if (result.waitMs[i] > result.waitMs[worst]) worst = i;
+          const b = buckets[worst];
+          const retryAfter = Math.max(1, Math.ceil(result.waitMs[worst] / 1000));
+          decisions.push({ stage: 'admit', action: 'rate_limited', rule: b.rule });
+          throw new GantryError(
+            'rate_limited',
+            `Rate limit ${b.rule} reached: ${b.scope.label} may use ${b.capacity} ${DIM_WORDS[b.dim]} per minute. Retry after ${retryAfter} s.`,
+            {
+              headers: { ...headers, 'retry-after': String(retryAfter) },
+              details: { rule: b.rule, scope: b.scope.label },
+            },
+          );
+        }
+        taken = true;
+      }
+      const ticket: Ticket = { buckets, budgets, reservedMicros: 0 };
+      if (budgets.length === 0) return { ticket, headers };
+
+      let reserved = worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
+      const result = await this.#call(this.store.reserve(budgets, reserved), 'budgets');
+      if (!result.ok) {
+        await this.#refund(buckets);
+        taken = false;
+        const failing = budgets
+          .map((b, i) => ({ b, i }))
+          .filter(({ b, i }) => !b.force && result.committed[i] >= b.limit);
+        const spentOut = failing.find(({ b, i }) => result.spent[i] >= b.limit) ?? failing[0];
+        const { b, i } = spentOut;
+        if (result.spent[i] >= b.limit) {
+          decisions.push({ stage: 'admit', action: 'budget_exceeded', rule: b.rule });
+          const resets = new Date(b.resetsAt).toISOString();
+          throw new GantryError(
+            'budget_exceeded',
+            `Budget ${b.rule} of ${b.scope.label} is spent: $${formatUsd(result.spent[i])} of $${formatUsd(b.limit)} this ${b.period === 'daily' ? 'day' : 'month'} (UTC). It resets at ${resets}; do not retry before.`,
+            {
+              headers: { ...headers, 'x-should-retry': 'false' },
+              details: {
+                rule: b.rule,
+                scope: b.scope.label,
+                period: b.period,
+                limit_usd: formatUsd(b.limit),
+                spent_usd: formatUsd(result.spent[i]),
+                resets_at: resets,
+              },
+            },
+          );
+        }
+        decisions.push({ stage: 'admit', action: 'rate_limited', rule: b.rule, detail: 'reserved' });
+        throw new GantryError(
+          'budget_reserved',
+          `Budget ${b.rule} of ${b.scope.label} is held by requests in flight ($${formatUsd(result.committed[i])} committed of $${formatUsd(b.limit)}, $${formatUsd(result.spent[i])} spent). Retry after ${RESERVED_RETRY_SECONDS} s.`,
+          {
+            headers: { ...headers, 'retry-after': String(RESERVED_RETRY_SECONDS) },
+            details: { rule: b.rule, scope: b.scope.label },
+          },
+        );
+      }
+      const admission: Admission = { ticket, headers };
+      budgets.forEach((b, i) => {
+        if (result.spent[i] < b.limit) return;
+        if (b.action === 'downgrade' && b.downgradeTo && admission.downgradeTo === undefined) {
+          admission.downgradeTo = b.downgradeTo;
+          decisions.push({ stage: 'admit', action: 'downgraded', rule: b.rule, detail: b.downgradeTo });
+        } else if (b.action === 'alert-only') {
+          decisions.push({
+            stage: 'admit',
+            action: 'flagged',
+            rule: b.rule,
+            detail: 'budget spent (alert-only)',
+          });
+        }
+      });
+      if (admission.downgradeTo !== undefined && admission.downgradeTo !== req.model) {
+        const cheaper =
+          worstCaseCostMicros(admission.downgradeTo, req.estimatedInputTokens, req.maxTokens) ?? 0;
+        if (cheaper !== reserved) {
+          await this.#call(
+            this.store.adjustBudgets(
+              budgets.map((b) => ({ key: b.key, ttlSec: b.ttlSec, committed: cheaper - reserved, spent: 0 })),
+            ),
+            'budgets',
+          );
+          reserved = cheaper;
+        }
+      }
+      ticket.reservedMicros = reserved;
+      return admission;
+    } catch (err) {
+      if (err instanceof GantryError) throw err;
+      const mode = this.#mode(scopes);
+      this.#options.onStoreError?.(err, mode);
+      if (mode === 'closed') {
+        throw new GantryError(
+          'limits_unavailable',
+          'The rate-limit and budget store is unreachable and these limits are set to fail closed; retry shortly.',
+          { cause: err, headers: { 'retry-after': '1' } },
+        );
+      }
+      decisions.push({ stage: 'admit', action: 'degraded', rule: 'limits.store', detail: 'fail_open' });
+      return { headers, ...(taken ? { ticket: { buckets, budgets: [], reservedMicros: 0 } } : {}) };
+    }
+  }
+
+  async #refund(buckets: TakenBucket[]): Promise<void> {
+    if (buckets.length === 0) return;
+    await this.#call(
+      this.store.adjust(
+        buckets.map((b) => ({ key: b.key, capacity: b.capacity, ratePerMs: b.ratePerMs, delta: b.cost })),
+      ),
+      'rate limits',
+    );
+  }
+
+  /**
+   * Reconciles a finished request. `usage` undefined: nothing was used (an
+   * error before the upstream answered, an upstream error), so the input and
+   * output reservations are refunded and the budget reservation released.
+   */
+  async settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
+    const adjust = [];
+    for (const b of ticket.buckets) {
+      let used: number;
+      if (b.dim === 'rpm') continue;
+      if (b.dim === 'input_tpm') {
+        used = usage
+          ? usage.inputTokens + usage.cacheCreation5mInputTokens + usage.cacheCreation1hInputTokens
+          : 0;
+      } else {
+        used = usage ? usage.outputTokens : 0;
+      }
+      if (used !== b.cost)
+        adjust.push({ key: b.key, capacity: b.capacity, ratePerMs: b.ratePerMs, delta: b.cost - used });
+    }
+    if (adjust.length > 0) await this.#call(this.store.adjust(adjust), 'rate limits');
+    if (ticket.budgets.length === 0) return;
+    const actual = usage ? costOf(usage, model).micros : 0;
+    const result = await this.#call(
+      this.store.adjustBudgets(
+        ticket.budgets.map((b) => ({
+          key: b.key,
+          ttlSec: b.ttlSec,
+          committed: actual - ticket.reservedMicros,
+          spent: actual,
+        })),
+      ),
+      'budgets',
+    );
+    ticket.budgets.forEach((b, i) => {
+      for (const t of THRESHOLDS) {
+        const mark = (b.limit * t) / 100;
+        if (result.spentBefore[i] < mark && result.spentAfter[i] >= mark) {
+          const event: BudgetEvent = {
+            scope: b.scope.label,
+            period: b.period,
+            threshold: t,
+            spentMicros: result.spentAfter[i],
+            limitMicros: b.limit,
+            action: b.action,
+            at: Date.now(),
+          };
+          publish(channels.budget, () => event);
+          this.#options.onBudgetEvent?.(event);
+        }
+      }
+    });
+  }
+
+  /** Budgets of every scope with their spend, for admin views and tests. */
+  async budgetStatus(client: string, environment: string, customer?: string): Promise<BudgetStatus[]> {
+    const entries = this.#budgets(this.scopes(client, environment, customer), Date.now());
+    if (entries.length === 0) return [];
+    const { committed, spent } = await this.#call(
+      this.store.readBudgets(entries.map((e) => e.key)),
+      'budgets',
+    );
+    return entries.map((e, i) => ({
+      scope: e.scope.label,
+      period: e.period,
+      limitMicros: e.limit,
+      spentMicros: spent[i],
+      committedMicros: committed[i],
+      resetsAt: new Date(e.resetsAt).toISOString(),
+    }));
+  }
+
+  #buckets(scopes: readonly Scope[], req: AdmitRequest): TakenBucket[] {
+    const out: TakenBucket[] = [];
+    for (const scope of scopes) {
+      for (const dim of ['rpm', 'input_tpm', 'output_tpm'] as const) {
+        const capacity = scope.limits[DIM_FIELD[dim]];
+        if (capacity === undefined) continue;
+        const want = dim === 'rpm' ? 1 : dim === 'input_tpm' ? req.estimatedInputTokens : req.maxTokens;
+        out.push({
+          key: `${this.#prefix}rl:${scope.kind}:${scope.id}:${dim}`,
+          capacity,
+          ratePerMs: capacity / 60_000,
+          cost: Math.min(Math.max(0, want), capacity),
+          dim,
+          rule: `ratelimit.${scope.kind}.${dim}`,
+          scope,
+        });
+      }
+    }
+    return out;
+  }
+
+  #budgets(scopes: readonly Scope[], now: number): BudgetEntry[] {
+    const out: BudgetEntry[] = [];
+    for (const scope of scopes) {
+      const budget = scope.limits.budget;
+      if (!budget) continue;
+      for (const period of ['daily', 'monthly'] as const) {
+        const limit = period === 'daily' ? budget.dailyMicros : budget.monthlyMicros;
+        if (limit === undefined) continue;
+        const { id, resetsAt } = periodOf(period, now);
+        const entry: BudgetEntry = {
+          key: `${this.#prefix}b:${scope.kind}:${scope.id}:${period}:${id}`,
+          limit,
+          force: budget.action !== 'block',
+          ttlSec: Math.ceil((resetsAt - now) / 1000) + 86_400,
+          scope,
+          period,
+          rule: `budget.${scope.kind}.${period}`,
+          action: budget.action,
+          resetsAt,
+        };
+        if (budget.downgradeTo !== undefined) entry.downgradeTo = budget.downgradeTo;
+        out.push(entry);
+      }
+    }
+    return out;
+  }
+}
+
+/** The UTC period containing `now`: its id (`2026-11-28`, `2026-11`) and when the next one starts. */
+export function periodOf(period: Period, now: number): { id: string; resetsAt: number } {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  if (period === 'daily') {
+    return { id: d.toISOString().slice(0, 10), resetsAt: Date.UTC(y, m, d.getUTCDate() + 1) };
+  }
+  return { id: d.toISOString().slice(0, 7), resetsAt: Date.UTC(y, m + 1, 1) };
+}
+
+/**
+ * `gantry-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}`
+ * from the most constrained bucket of each dimension (lowest remaining).
+ * `reset` is when that bucket is full again (RFC 3339, like the upstream's).
+ */
+export function rateHeaders(
+  buckets: readonly TakenBucket[],
+  levels: readonly number[],
+  now: number,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const best = new Map<Dimension, number>();
+  buckets.forEach((b, i) => {
+    const prev = best.get(b.dim);
+    if (prev === undefined || levels[i] < levels[prev]) best.set(b.dim, i);
+  });
+  for (const [dim, i] of best) {
+    const b = buckets[i];
+    const name = HEADER_NAME[dim];
+    out[`gantry-ratelimit-${name}-limit`] = String(b.capacity);
+    out[`gantry-ratelimit-${name}-remaining`] = String(Math.max(0, Math.floor(levels[i])));
+    out[`gantry-ratelimit-${name}-reset`] = new Date(
+      Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000) * 1000,
+    )
+      .toISOString()
+      .replace('.000Z', 'Z');
+  }
+  return out;
+}
