@@ -5,6 +5,8 @@
  * `openSecret()` turns them into live handles at start-up.
  */
 
+import type { ClientResilience, ResilienceConfig, UpstreamKeyConfig } from '../resilience/config.ts';
+
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
 export type SecretRefSpec = string;
 
@@ -39,6 +41,8 @@ export interface EnvironmentConfig {
   name: string;
   /** Reference to the upstream Anthropic API key this environment uses. */
   upstreamKey: SecretRefSpec;
+  /** The multi-key form (`upstream_keys`); `upstreamKey` is then the first key's reference. */
+  upstreamKeys?: readonly UpstreamKeyConfig[];
 }
 
 export interface ClientConfig {
@@ -51,6 +55,8 @@ export interface ClientConfig {
   key?: SecretRefSpec;
   /** Limits and policy for later stages; kept as validated data. */
   limits: Readonly<Record<string, unknown>>;
+  /** Per-client retry, timeout, fallback and concurrency overrides (see docs/resilience.md). */
+  resilience?: ClientResilience;
 }
 
 /**
@@ -90,4 +96,6 @@ export interface ResolvedConfig {
   admin: AdminConfig;
   logging: LoggingConfig;
   secrets: SecretsConfig;
+  /** Retries, breaker, timeouts, shedding and health probes (see docs/resilience.md). */
+  resilience: ResilienceConfig;
 }
