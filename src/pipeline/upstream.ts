@@ -278,10 +278,6 @@ export function upstream(ctx: StageContext): Stage {
           break;
         }
         if (attempts >= policy.maxAttempts) break;
-        if (attempts > 0 && !budget.tryRetry()) {
-          ex.decisions.push({ stage: 'upstream', action: 'retried', rule: 'retry_budget', detail: 'spent' });
-          break;
-        }
         const keyValue = key.value();
         if (keyValue === undefined) throw noKey();
         let body = ex.rawBody;
@@ -318,7 +314,6 @@ export function upstream(ctx: StageContext): Stage {
         } catch (err) {
           releaseAll();
           attempts -= 1;
-          ex.upstream.attempts = Math.max(0, ex.upstream.attempts);
           if (err instanceof BreakerOpen) {
             // Opened by a concurrent request between pick and run: try another target.
             excluded.add(key.id);
@@ -369,6 +364,11 @@ export function upstream(ctx: StageContext): Stage {
         if (attempts >= policy.maxAttempts) break;
         const delay = retryDelay(headers, delayedRetries);
         if (delay.ms > rc.maxRetryDelayMs || performance.now() + delay.ms >= deadline) break;
+        // Retrying the same kind of target costs budget; failovers above (another key or model) do not.
+        if (!budget.tryRetry()) {
+          ex.decisions.push({ stage: 'upstream', action: 'retried', rule: 'retry_budget', detail: 'spent' });
+          break;
+        }
         delayedRetries += 1;
         ex.decisions.push({
           stage: 'upstream',

@@ -127,11 +127,11 @@ export class UpstreamHealth {
     await Promise.all(
       [...this.#o.rings.values()].map(async (ring) => {
         const keys = await Promise.all(
-          ring.keys.map(async (k) => ({
-            id: k.id,
-            state: k.state,
-            probe: k.state === 'disabled' ? undefined : await this.probe(k),
-          })),
+          ring.keys.map(async (k) => {
+            const probe = k.state === 'disabled' ? undefined : await this.probe(k);
+            // The state after the probe: a probe can take a key out or bring it back.
+            return { id: k.id, state: k.state, probe };
+          }),
         );
         const serving = keys.filter((k) => k.probe && (k.state === 'active' || k.state === 'draining'));
         const good = serving.filter((k) => k.probe?.cause === 'ok');
