@@ -8,12 +8,11 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { resolveModel } from '../src/anthropic/models.ts';
 import { hashKey } from '../src/config/keys.ts';
-import type { ResolvedConfig } from '../src/config/types.ts';
-import { type Gateway, startGateway } from '../src/gateway/server.ts';
+import type { Gateway } from '../src/gateway/server.ts';
 import { type BreakerEvent, channels, type UpstreamKeyEvent } from '../src/observe/events.ts';
-import { DEFAULT_RESILIENCE, type ResilienceConfig } from '../src/resilience/config.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { LogSink, testConfig, UPSTREAM_KEY } from './support.ts';
+import { startResilientGateway } from './resilience-support.ts';
+import { type LogSink, UPSTREAM_KEY } from './support.ts';
 
 const VIRTUAL_KEY = 'gk_resilienceKey00000000000000000000000000000';
 const PRIMARY = 'claude-sonnet-4-5';
@@ -22,33 +21,6 @@ const FALLBACK = 'claude-haiku-4-5';
 /** A JSON answer read loosely (tests assert on its shape). */
 // biome-ignore lint/suspicious/noExplicitAny: test helper for reading JSON bodies
 type Json = any;
-
-type Client = ResolvedConfig['clients'][number];
-interface Setup {
-  resilience?: Partial<ResilienceConfig>;
-  client?: Partial<Client>;
-  environments?: ResolvedConfig['environments'];
-  admin?: ResolvedConfig['admin'];
-  upstreamUrl?: string;
-}
-
-export async function startResilientGateway(
-  sim: Simulator | { url: string },
-  o: Setup = {},
-): Promise<{ gateway: Gateway; logs: LogSink }> {
-  process.env.GANTRY_TEST_UPSTREAM_KEY = UPSTREAM_KEY;
-  const logs = new LogSink();
-  const base = testConfig(o.upstreamUrl ?? sim.url, {
-    environments: o.environments ?? {
-      prod: { name: 'prod', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' },
-    },
-    clients: [{ name: 'app', environment: 'prod', keySha256: hashKey(VIRTUAL_KEY), limits: {}, ...o.client }],
-    admin: o.admin ?? {},
-  });
-  const config = { ...base, resilience: { ...DEFAULT_RESILIENCE, ...o.resilience } };
-  const gateway = await startGateway({ config, logDestination: logs });
-  return { gateway, logs };
-}
 
 const body = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model: PRIMARY, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...extra });
@@ -330,13 +302,13 @@ describe('timeouts', () => {
   beforeEach(() => sim.state.reset());
 
   test('a slow first byte beyond the total timeout: 504 timeout_error, retries included in the deadline', async () => {
-    sim.state.addFault({ kind: 'slow', delayMs: 3000, path: '/v1/messages' });
+    sim.state.addFault({ kind: 'slow', delayMs: 5000, path: '/v1/messages' });
     const started = performance.now();
     const { res, text } = await post(gateway);
     const elapsed = performance.now() - started;
     assert.equal(res.status, 504);
     assert.equal(JSON.parse(text).error.type, 'timeout_error');
-    assert.ok(elapsed >= 650 && elapsed < 2000, `elapsed ${elapsed}`);
+    assert.ok(elapsed >= 650 && elapsed < 4000, `elapsed ${elapsed}`);
   });
 
   test('a stream whose first byte is late: 504 timeout_error (first-byte timeout, retried within the deadline)', async () => {
@@ -349,14 +321,14 @@ describe('timeouts', () => {
   });
 
   test('an idle stream is ended with an error event, not left hanging', async () => {
-    sim.state.enqueue({ lorem: 30, chunkSize: 10, chunkDelayMs: 1500 });
+    sim.state.enqueue({ lorem: 30, chunkSize: 10, chunkDelayMs: 4000 });
     const started = performance.now();
     const { res, text } = await post(gateway, body({ stream: true }));
     const elapsed = performance.now() - started;
     assert.equal(res.status, 200);
     assert.match(text, /event: error\ndata: .*"timeout_error"/);
     assert.ok(!text.includes('message_stop'));
-    assert.ok(elapsed < 1400, `ended after ${elapsed} ms`);
+    assert.ok(elapsed < 3500, `ended after ${elapsed} ms`);
   });
 
   test('a stream cut mid-way reaches the client as an error event', async () => {
