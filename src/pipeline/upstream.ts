@@ -160,6 +160,8 @@ export function upstream(ctx: StageContext): Stage {
     }
     const deadlineCtl = new AbortController();
     const timer = setTimeout(() => deadlineCtl.abort(new Error('total timeout')), remaining);
+    // Never what keeps the process alive (a body nobody reads would hold it until the deadline).
+    timer.unref();
     const signal = AbortSignal.any([ex.signal, deadlineCtl.signal]);
     const ceiling = config.upstream.headersTimeoutMs;
     const headersTimeout = Math.max(
