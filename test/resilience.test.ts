@@ -561,3 +561,46 @@ describe('health and admin routes', () => {
     }
   });
 });
+
+describe('429 on one key', () => {
+  test('tries another active key at once, and says so in gantry-fallback', async () => {
+    const KEY_A = 'sk-ant-api03-ratelimit-a-00000000000000000000000000000000000000000000000000000000000AA';
+    const KEY_B = 'sk-ant-api03-ratelimit-b-00000000000000000000000000000000000000000000000000000000000AA';
+    process.env.GANTRY_TEST_RL_A = KEY_A;
+    process.env.GANTRY_TEST_RL_B = KEY_B;
+    // Tier `tiny` (5 requests a minute) per organization: key a runs out, key b (another org) has room.
+    const sim = await startSimulator({
+      profile: 'perf',
+      tier: 'tiny',
+      acceptedKeys: { [KEY_A]: 'org-a', [KEY_B]: 'org-b' },
+      requestLogSize: 2000,
+    });
+    const { gateway } = await startResilientGateway(sim, {
+      environments: {
+        prod: {
+          name: 'prod',
+          upstreamKey: 'env:GANTRY_TEST_RL_A',
+          upstreamKeys: [
+            { id: 'a', key: 'env:GANTRY_TEST_RL_A', state: 'active', weight: 1000 },
+            { id: 'b', key: 'env:GANTRY_TEST_RL_B', state: 'active', weight: 0.001 },
+          ],
+        },
+      },
+    });
+    try {
+      const fallbacks: Array<string | null> = [];
+      for (let i = 0; i < 7; i++) {
+        const { res, text } = await post(gateway, body({ model: FALLBACK }));
+        assert.equal(res.status, 200, text);
+        fallbacks.push(res.headers.get('gantry-fallback'));
+      }
+      const limited = messageAttempts(sim).filter((r) => r.status === 429);
+      assert.ok(limited.length > 0, 'key a was rate limited');
+      assert.ok(limited.every((r) => r.headers['x-api-key'] === KEY_A));
+      assert.ok(fallbacks.includes('key:b'), `fallbacks ${fallbacks}`);
+    } finally {
+      await gateway.close();
+      await sim.close();
+    }
+  });
+});
