@@ -197,7 +197,12 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       },
     });
     const events: BreakerEvent[] = [];
-    const listen = (e: unknown) => events.push(e as BreakerEvent);
+    let primaryAtOpen: number | undefined;
+    const isPrimary = (r: { body: unknown }) => (r.body as { model?: string } | null)?.model === PRIMARY;
+    const listen = (e: unknown) => {
+      events.push(e as BreakerEvent);
+      primaryAtOpen ??= messageAttempts(sim).filter(isPrimary).length;
+    };
     channels.breaker.subscribe(listen);
     try {
       const storm = sim.state.addFault({ kind: 'status', status: 529, model: PRIMARY, path: '/v1/messages' });
@@ -208,16 +213,18 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
         assert.equal(res.headers.get('gantry-fallback'), FALLBACK);
         assert.equal(JSON.parse(text).model.startsWith('claude-haiku-4-5'), true);
       }
-      const primary = messageAttempts(sim).filter((r) => (r.body as { model: string }).model === PRIMARY);
+      const primary = messageAttempts(sim).filter(isPrimary);
       const fallback = messageAttempts(sim).filter((r) => (r.body as { model: string }).model === FALLBACK);
-      assert.equal(primary.length, 5, 'the breaker opened after min_volume (5) failures');
+      assert.equal(primaryAtOpen, 5, 'the breaker opened after min_volume (5) failures');
       assert.equal(fallback.length, requests);
-      assert.deepEqual(
-        events.map((e) => [e.model, e.from, e.to]),
-        [[PRIMARY, 'closed', 'open']],
-      );
-      // Upstream attempts: one per request, plus one failover for each of the 5 before the breaker opened.
-      assert.equal(messageAttempts(sim).length, requests + 5);
+      assert.deepEqual([events[0].model, events[0].from, events[0].to], [PRIMARY, 'closed', 'open']);
+      // On a slow machine the cool-down may pass during the storm: each probe fails and re-opens.
+      const probesDuringStorm = events.filter((e) => e.from === 'half_open').length;
+      assert.ok(events.slice(1).every((e) => `${e.from}->${e.to}` !== 'half_open->closed'));
+      assert.equal(primary.length, 5 + probesDuringStorm, 'no primary call while open, except probes');
+      // Upstream attempts: one per request, plus one failover for each failed primary call.
+      assert.equal(messageAttempts(sim).length, requests + primary.length);
+      events.length = 0;
 
       // The storm ends; after the cool-down a single probe closes the breaker.
       sim.state.faults.remove(storm.id);
@@ -239,7 +246,7 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       );
       assert.deepEqual(
         events.map((e) => `${e.from}->${e.to}`),
-        ['closed->open', 'open->half_open', 'half_open->closed'],
+        ['open->half_open', 'half_open->closed'],
       );
       const { res } = await post(gateway);
       assert.equal(res.headers.get('gantry-fallback'), null, 'closed again: the primary serves');
