@@ -250,6 +250,16 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       );
       const { res } = await post(gateway);
       assert.equal(res.headers.get('gantry-fallback'), null, 'closed again: the primary serves');
+      // Requests served by the fallback while the breaker was open say so in the log line.
+      const records = await flushed(gateway, logs);
+      const whileOpen = records.slice(10, 20);
+      for (const line of whileOpen) {
+        assert.equal(line.model, FALLBACK);
+        assert.equal(line.requested_model, PRIMARY);
+        assert.deepEqual(line.decisions, [
+          { stage: 'upstream', action: 'failed_over', rule: 'model', detail: FALLBACK },
+        ]);
+      }
       const lines = await flushed(gateway, logs);
       const failedOver = lines.find((l) => Array.isArray(l.decisions));
       assert.ok(failedOver, 'failovers are in the log line');

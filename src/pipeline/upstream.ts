@@ -275,6 +275,12 @@ export function upstream(ctx: StageContext): Stage {
           if (mi + 1 < models.length) {
             mi += 1;
             excluded.clear();
+            ex.decisions.push({
+              stage: 'upstream',
+              action: 'failed_over',
+              rule: 'model',
+              detail: models[mi],
+            });
             continue;
           }
           break;
