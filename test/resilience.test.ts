@@ -413,6 +413,35 @@ describe('degradation and load shedding', () => {
   });
 });
 
+describe('load shedding per upstream key', () => {
+  test('beyond the key concurrency limit and its queue: 529 load_shed', async () => {
+    const sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
+    const { gateway, logs } = await startResilientGateway(sim, {
+      resilience: { concurrency: { perKey: 1, queue: 0, queueTimeoutMs: 1_000, shedRetryAfterS: 1 } },
+    });
+    try {
+      sim.state.addFault({ kind: 'slow', delayMs: 400, count: 2, path: '/v1/messages' });
+      const results = await Promise.all([post(gateway), post(gateway)]);
+      assert.deepEqual(results.map((r) => r.res.status).sort(), [200, 529]);
+      const shed = results.find((r) => r.res.status === 529)!;
+      assert.equal(shed.res.headers.get('retry-after'), '1');
+      assert.equal(JSON.parse(shed.text).error.type, 'overloaded_error');
+      const lines = await flushed(gateway, logs);
+      assert.ok(
+        lines.some((l) =>
+          (l.decisions as Array<{ action: string; rule: string }> | undefined)?.some(
+            (d) => d.action === 'shed' && d.rule === 'concurrency.upstream key',
+          ),
+        ),
+      );
+      assert.equal((await post(gateway)).res.status, 200, 'the slot was released');
+    } finally {
+      await gateway.close();
+      await sim.close();
+    }
+  });
+});
+
 describe('several upstream keys', () => {
   const KEY_A = 'sk-ant-api03-test-key-a-000000000000000000000000000000000000000000000000000000000000AA';
   const KEY_B = 'sk-ant-api03-test-key-b-000000000000000000000000000000000000000000000000000000000000AA';
