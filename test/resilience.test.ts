@@ -325,7 +325,8 @@ describe('timeouts', () => {
     const elapsed = performance.now() - started;
     assert.equal(res.status, 504);
     assert.equal(JSON.parse(text).error.type, 'timeout_error');
-    assert.ok(elapsed >= 650 && elapsed < 4000, `elapsed ${elapsed}`);
+    // About 700 ms; the floor leaves room for scheduling jitter on a loaded machine.
+    assert.ok(elapsed >= 500 && elapsed < 4000, `elapsed ${elapsed}`);
   });
 
   test('a stream whose first byte is late: 504 timeout_error (first-byte timeout, retried within the deadline)', async () => {

@@ -332,7 +332,7 @@ export function upstream(ctx: StageContext): Stage {
         }
         if (result.kind === 'ok') {
           hold(ex, releaseAll);
-          respond(ex, result, baseHref, keyFailover);
+          await respond(ex, result, baseHref, keyFailover);
           return;
         }
         releaseAll();
@@ -429,12 +429,12 @@ export function upstream(ctx: StageContext): Stage {
 }
 
 /** Turns a successful attempt into `ex.response` (relayed as it arrives). */
-function respond(
+async function respond(
   ex: Exchange,
   a: Extract<Attempt, { kind: 'ok' }>,
   baseHref: string,
   keyFailover?: string,
-): void {
+): Promise<void> {
   const { res } = a;
   const headers = downstreamResponseHeaders(res.headers, ex.id);
   if (ex.requestedModel !== undefined && ex.model !== ex.requestedModel) {
@@ -449,20 +449,15 @@ function respond(
     return;
   }
   if (BATCH_KINDS.has(ex.route.kind) && contentType.includes('json')) {
-    ex.response = {
-      status: res.statusCode,
-      headers,
-      body: (async function* () {
-        try {
-          const buf = await readAll(body, ex);
-          const rewritten = rewriteResultsUrls(buf, baseHref, gatewayBase(ex));
-          yield rewritten;
-        } finally {
-          a.done();
-        }
-      })(),
-    };
-    if (headers['content-length'] !== undefined) delete headers['content-length'];
+    let buf: Buffer;
+    try {
+      buf = await readAll(body, ex);
+    } finally {
+      a.done();
+    }
+    const rewritten = rewriteResultsUrls(buf, baseHref, gatewayBase(ex));
+    if (rewritten !== buf) headers['content-length'] = String(rewritten.length);
+    ex.response = { status: res.statusCode, headers, body: rewritten };
     return;
   }
   ex.response = {
