@@ -69,7 +69,20 @@ export const ERROR_CODES = {
   upstream_timeout: {
     status: 504,
     type: 'timeout_error',
-    summary: 'The upstream did not answer within `upstream.headers_timeout_ms`.',
+    summary:
+      'The upstream did not answer in time: connect, first byte or total timeout (`resilience.timeouts`, `upstream.*_timeout_ms`).',
+  },
+  upstream_unavailable: {
+    status: 529,
+    type: 'overloaded_error',
+    summary:
+      'Every upstream key’s circuit breaker is open for the model and no fallback is left; `retry-after` says when to try again.',
+  },
+  load_shed: {
+    status: 529,
+    type: 'overloaded_error',
+    summary:
+      'The concurrency limit of the client or upstream key and its queue are full; `retry-after` says when to try again.',
   },
   stream_interrupted: {
     status: 200,

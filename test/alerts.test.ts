@@ -129,6 +129,7 @@ before(async () => {
   const base = testConfig(sim.url, {
     clients: [{ name: 'checkout', environment: 'default', keySha256: hashKey(KEY), limits: {} }],
     admin: { keySha256: hashKey(ADMIN) },
+    resilience: { maxAttempts: 1 }, // upstream errors reach the metrics unretried
   });
   const config: ResolvedConfig = {
     ...base,

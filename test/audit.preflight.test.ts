@@ -21,7 +21,13 @@ let gateway: Gateway;
 
 before(async () => {
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
-  ({ gateway } = await startTestGateway(sim.url));
+  ({ gateway } = await startTestGateway(sim.url, {
+    // Upstream errors pass through unretried, and /readyz probes afresh for every test.
+    resilience: {
+      maxAttempts: 1,
+      health: { probeIntervalMs: 1, probeModel: 'claude-haiku-4-5', probeTimeoutMs: 5_000 },
+    },
+  }));
 });
 after(async () => {
   await gateway.close();
@@ -138,7 +144,7 @@ describe('gantry preflight', () => {
 
   test('CLI: exit 0 when the gate passes, 1 when it fails, 2 on usage errors; same formats as audit', async () => {
     const ok = await cli(['preflight', gateway.url, '-f', 'json'], { GANTRY_KEY: UPSTREAM_KEY });
-    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     const report = JSON.parse(ok.stdout);
     assert.equal(report.tool, 'gantry preflight');
     const sarif = JSON.parse(

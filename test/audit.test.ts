@@ -111,7 +111,7 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
     good: [
       ['ts-pass', 'pass', /uses opossum/],
       ['py-pass', 'pass', /uses pybreaker/],
-      ['gateway', 'pass', /gantry\.yaml:\d+ breaker/],
+      ['gateway', 'pass', /gantry\.yaml:\d+ resilience\.breaker/],
     ],
   },
   'COST-1': {
@@ -129,7 +129,10 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
       ['gateway', 'pass', /client support-bot has limits/],
     ],
   },
-  'COST-3': { bad: [['ts-fail', 'manual', /^$/]], good: [['gateway', 'pass', /gantry\.yaml:\d+ budgets/]] },
+  'COST-3': {
+    bad: [['ts-fail', 'manual', /^$/]],
+    good: [['gateway', 'pass', /gantry\.yaml:\d+ limits\.overall\.budget/]],
+  },
   'COST-4': {
     bad: [
       [
@@ -280,7 +283,6 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
     good: [
       ['ts-pass', 'pass', /k8s\/rollout\.yaml:2 .*Rollout/],
       ['py-pass', 'pass', /deploy\.yaml:7 .*RollingUpdate/],
-      ['gateway', 'pass', /gantry\.yaml:\d+ canary/],
     ],
   },
   'INFRA-2': {

@@ -22,7 +22,17 @@ before(async () => {
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY], batchProcessingMs: 50 });
   ({ gateway, logs } = await startTestGateway(sim.url, {
     environments: { prod: { name: 'prod', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' } },
-    clients: [{ name: 'checkout', environment: 'prod', keySha256: hashKey(VIRTUAL_KEY), limits: {} }],
+    // The gateway makes one attempt (max_attempts: 1), so these tests see the SDK's own rules at work
+    // (test/resilience.test.ts covers the gateway's retries).
+    clients: [
+      {
+        name: 'checkout',
+        environment: 'prod',
+        keySha256: hashKey(VIRTUAL_KEY),
+        limits: {},
+        resilience: { maxAttempts: 1 },
+      },
+    ],
   }));
 });
 after(async () => {

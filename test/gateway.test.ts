@@ -182,7 +182,8 @@ describe('logs', () => {
     // Invalid JSON quoting the secret and the marker (JSON.parse errors quote the input).
     await post('/v1/messages', `{"k": ${plantedKey} ${marker}`);
     // An upstream error.
-    sim.state.addFault({ kind: 'status', status: 500, count: 1 });
+    // x-should-retry: false: the gateway passes the error through instead of retrying it.
+    sim.state.addFault({ kind: 'status', status: 500, count: 1, shouldRetry: false });
     await post('/v1/messages', body(marker));
     await gateway.logger.flush();
     await new Promise((r) => setTimeout(r, 50));

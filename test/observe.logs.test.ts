@@ -32,6 +32,7 @@ after(() => sim.close());
 async function gateway(debugContent: boolean): Promise<{ gw: Gateway; logs: LogSink }> {
   const base = testConfig(sim.url, {
     clients: [{ name: 'checkout', environment: 'default', keySha256: hashKey(KEY), limits: {} }],
+    resilience: { maxAttempts: 1 }, // upstream errors reach the metrics unretried
   });
   const config: ResolvedConfig = {
     ...base,

@@ -56,6 +56,7 @@ export function observeConfig(simUrl: string, extra: Partial<ResolvedConfig> = {
       { name: 'support', environment: 'default', keySha256: hashKey(KEY_B), limits: {} },
     ],
     admin: { keySha256: hashKey(ADMIN) },
+    resilience: { maxAttempts: 1 }, // upstream errors reach the metrics unretried
   });
   return { ...base, alerts: { ...base.alerts, enabled: false }, ...extra };
 }

@@ -18,6 +18,8 @@ export interface ConfigOverrides {
   environments?: ResolvedConfig['environments'];
   admin?: ResolvedConfig['admin'];
   storage?: Partial<ResolvedConfig['storage']>;
+  /** e.g. `{ maxAttempts: 1 }` for suites that need upstream errors passed through unretried. */
+  resilience?: Partial<ResolvedConfig['resilience']>;
 }
 
 /** The config `loadConfig` would build for an empty file, with test-friendly overrides. */
@@ -34,6 +36,7 @@ export function testConfig(upstreamUrl: string, o: ConfigOverrides = {}): Resolv
     admin: o.admin ?? {},
     // Tests keep the ledger in memory unless they name a store.
     storage: { ...base.storage, ledger: 'sqlite::memory:', ...o.storage },
+    resilience: { ...base.resilience, ...o.resilience },
   };
 }
 

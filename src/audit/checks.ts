@@ -75,6 +75,12 @@ function gatewayProvides(ctx: AuditContext, keys: string[]): Evidence | undefine
   return undefined;
 }
 
+/** A client of the Gantry config with a budget (`clients[].limits.budget`). */
+function clientBudget(ctx: AuditContext): Evidence | undefined {
+  const client = (ctx.config?.resolved?.clients ?? []).find((c) => c.limits.budget !== undefined);
+  return client ? configEvidence(ctx, 'clients', `client ${client.name} has a budget`) : undefined;
+}
+
 function libs(ctx: AuditContext, cap: string): Evidence[] {
   return (ctx.libraries.get(cap) ?? []).map(({ lib, hit }) => at(hit, `uses ${lib}`));
 }
@@ -365,7 +371,9 @@ export const EVALUATORS: Record<CheckId, Evaluator> = {
 
   'COST-3': (ctx) => {
     if (!ctx.usesClaude) return na('no Anthropic API usage found');
-    const gw = gatewayProvides(ctx, ['budgets', 'budget']);
+    const gw =
+      gatewayProvides(ctx, ['limits.overall.budget', 'limits.environments', 'budgets', 'budget']) ??
+      clientBudget(ctx);
     if (gw) return ok('Gantry budgets are configured', [gw]);
     return manual(
       'confirm monthly and daily spend limits and cost alerts in the Anthropic Console (or configure Gantry budgets)',

@@ -92,7 +92,16 @@ function toDisplay(
     environments: Object.fromEntries(
       Object.values(config.environments).map((e) => [
         e.name,
-        { upstream_key: show(secrets.upstreamKey(e.name), e.upstreamKey) },
+        e.upstreamKeys
+          ? {
+              upstream_keys: e.upstreamKeys.map((k) => ({
+                id: k.id,
+                key: show(secrets.entries().find((s) => s.spec === k.key)?.handle, k.key),
+                state: k.state,
+                weight: k.weight,
+              })),
+            }
+          : { upstream_key: show(secrets.upstreamKey(e.name), e.upstreamKey) },
       ]),
     ),
     clients: config.clients.map((c) => ({

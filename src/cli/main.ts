@@ -61,6 +61,18 @@ export function buildProgram(): Command {
     .requiredOption('--client <name>', 'client (app feature) name')
     .option('--environment <env>', 'environment the client belongs to', 'default')
     .action(async (opts) => (await import('./keys.ts')).create(opts));
+  keys
+    .command('rotate')
+    .description(
+      'Rotate an upstream key on a running gateway without a failed request (docs/key-rotation.md).',
+    )
+    .option('--gateway <url>', 'gateway base URL', 'http://127.0.0.1:8787')
+    .option('--environment <env>', 'environment whose key rotates', 'default')
+    .option('--from <id>', 'id of the old key (upstream_keys)')
+    .option('--to <id>', 'id of the new key (upstream_keys)')
+    .option('--admin-key-env <name>', 'environment variable holding the admin key', 'GANTRY_ADMIN_KEY')
+    .option('--disable', 'disable the old key once drained')
+    .action(async (opts) => (await import('./keys-rotate.ts')).rotate(opts));
 
   program
     .command('models')

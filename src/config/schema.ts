@@ -17,6 +17,13 @@ import { ledgerUrlProblem } from '../ledger/store.ts';
 import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { metricsSchema, resolveMetrics, resolveTracing, tracingSchema } from '../observe/config.ts';
 import { policySchema, resolvePolicy } from '../policy/config.ts';
+import {
+  clientResilienceSchema,
+  resilienceSchema,
+  resolveClientResilience,
+  resolveResilience,
+  upstreamKeyEntrySchema,
+} from '../resilience/config.ts';
 import { safetySchema } from '../safety/config.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { parseSecretRef, SecretRefError } from './secrets.ts';
@@ -234,7 +241,11 @@ const upstreamSchema = mapping({
 });
 
 const environmentSchema = mapping({
-  upstream_key: secretRef(UPSTREAM_KEY_EXAMPLES),
+  upstream_key: secretRef(UPSTREAM_KEY_EXAMPLES).optional(),
+  upstream_keys: z
+    .array(upstreamKeyEntrySchema(secretRef(UPSTREAM_KEY_EXAMPLES)), expected('a list of upstream keys'))
+    .min(1, { error: 'expected at least one upstream key' })
+    .optional(),
 });
 
 const clientSchema = mapping({
@@ -255,6 +266,7 @@ const clientSchema = mapping({
   safety: safetySchema.optional(),
   policy: policySchema.optional(),
   limits: clientLimitsSchema,
+  resilience: clientResilienceSchema.optional(),
 });
 
 const adminSchema = mapping({
@@ -311,6 +323,7 @@ export const configSchema = mapping({
   tracing: tracingSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   limits: limitsSectionSchema,
+  resilience: resilienceSchema.prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -408,6 +421,7 @@ const SECTIONS: [string, z.ZodType][] = [
   ['secrets', secretsSchema],
   ['storage', storageSchema],
   ['audit', auditConfigSchema],
+  ['resilience', resilienceSchema],
 ];
 
 type Def = {
@@ -581,16 +595,57 @@ function crossCheck(raw: Record<string, unknown>, baseDir: string): RawIssue[] {
     for (const [name, env] of Object.entries(declared)) {
       if (!NAME.test(name))
         issues.push({ path: ['environments', name], message: `invalid environment name: ${NAME_RULE}` });
-      const ref = isRecord(env) ? canonicalRef(env.upstream_key, baseDir) : undefined;
-      if (ref === undefined) continue;
-      const first = upstreamRefs.get(ref);
-      if (first !== undefined) {
-        issues.push({
+      if (!isRecord(env)) continue;
+      if ((env.upstream_key === undefined) === (env.upstream_keys === undefined)) {
+        // Neither: `upstream_key` is the usual form, so say it is required there.
+        issues.push(
+          env.upstream_key === undefined
+            ? { path: ['environments', name, 'upstream_key'], message: 'required' }
+            : {
+                path: ['environments', name],
+                message: 'set exactly one of upstream_key or upstream_keys (both are set)',
+              },
+        );
+      }
+      // Every key reference of the environment, single or multi-key form.
+      const refs: Array<{ spec: unknown; path: PropertyKey[]; label: string }> = [
+        {
+          spec: env.upstream_key,
           path: ['environments', name, 'upstream_key'],
-          message: `same key reference as environments.${first}.upstream_key; keys of environments never mix, give each environment its own key`,
+          label: `environments.${name}.upstream_key`,
+        },
+      ];
+      const ids = new Set<string>();
+      if (Array.isArray(env.upstream_keys)) {
+        env.upstream_keys.forEach((entry, i) => {
+          if (!isRecord(entry)) return;
+          if (typeof entry.id === 'string') {
+            if (ids.has(entry.id))
+              issues.push({
+                path: ['environments', name, 'upstream_keys', i, 'id'],
+                message: 'duplicate key id',
+              });
+            ids.add(entry.id);
+          }
+          refs.push({
+            spec: entry.key,
+            path: ['environments', name, 'upstream_keys', i, 'key'],
+            label: `environments.${name}.upstream_keys[${i}].key`,
+          });
         });
-      } else {
-        upstreamRefs.set(ref, name);
+      }
+      for (const { spec, path, label } of refs) {
+        const ref = canonicalRef(spec, baseDir);
+        if (ref === undefined) continue;
+        const first = upstreamRefs.get(ref);
+        if (first !== undefined) {
+          issues.push({
+            path,
+            message: `same key reference as ${first}; keys of environments never mix, give each environment (and each key) its own reference`,
+          });
+        } else {
+          upstreamRefs.set(ref, label);
+        }
       }
     }
   }
@@ -655,7 +710,7 @@ function crossCheck(raw: Record<string, unknown>, baseDir: string): RawIssue[] {
         if (env !== undefined) {
           issues.push({
             path: ['clients', i, 'key'],
-            message: `same reference as environments.${env}.upstream_key; a client key must never be an upstream key`,
+            message: `same reference as ${env}; a client key must never be an upstream key`,
           });
         } else if (first !== undefined) {
           issues.push({
@@ -742,7 +797,10 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
   const environments: Record<string, EnvironmentConfig> = {};
   const declared = raw.environments ?? { [DEFAULT_ENVIRONMENT]: { upstream_key: DEFAULT_UPSTREAM_KEY } };
   for (const [name, env] of Object.entries(declared)) {
-    environments[name] = { name, upstreamKey: absoluteRef(env.upstream_key, baseDir) };
+    const keys = env.upstream_keys?.map((k) => ({ ...k, key: absoluteRef(k.key, baseDir) }));
+    environments[name] = keys
+      ? { name, upstreamKey: keys[0].key, upstreamKeys: keys }
+      : { name, upstreamKey: absoluteRef(env.upstream_key!, baseDir) };
   }
   const clients = raw.clients.map((c): ClientConfig => {
     const client: ClientConfig = { name: c.name, environment: c.environment, limits: c.limits };
@@ -750,6 +808,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key_sha256 !== undefined) client.keySha256 = c.key_sha256;
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     if (c.safety !== undefined) client.safety = c.safety;
+    if (c.resilience !== undefined) client.resilience = resolveClientResilience(c.resilience);
     return client;
   });
   const { server, upstream, logging, secrets, admin, storage, audit } = raw;
@@ -794,6 +853,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     tracing: resolveTracing(raw.tracing),
     alerts: resolveAlerts(raw.alerts, baseDir),
     limits: raw.limits,
+    resilience: resolveResilience(raw.resilience),
   });
 }
 

@@ -559,7 +559,14 @@ export class SecretRegistry {
     };
     try {
       for (const [name, env] of Object.entries(config.environments)) {
-        this.#environments.set(name, open(env.upstreamKey, `environments.${name}.upstream_key`));
+        if (env.upstreamKeys) {
+          env.upstreamKeys.forEach((k, i) => {
+            const handle = open(k.key, `environments.${name}.upstream_keys[${i}].key`);
+            if (i === 0) this.#environments.set(name, handle);
+          });
+        } else {
+          this.#environments.set(name, open(env.upstreamKey, `environments.${name}.upstream_key`));
+        }
       }
       config.clients.forEach((client, i) => {
         if (client.key !== undefined) this.#clients.set(client.name, open(client.key, `clients[${i}].key`));

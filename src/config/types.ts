@@ -7,6 +7,7 @@
 
 import type { AuditConfig } from '../audit/config.ts';
 import type { ClientLimits, LimitsConfig, StorageStateConfig } from '../limits/config.ts';
+import type { ClientResilience, ResilienceConfig, UpstreamKeyConfig } from '../resilience/config.ts';
 import type { SafetyConfig } from '../safety/config.ts';
 
 /** A secret reference as written in config: `env:NAME`, `file:/path` or `exec:command args`. */
@@ -43,6 +44,8 @@ export interface EnvironmentConfig {
   name: string;
   /** Reference to the upstream Anthropic API key this environment uses. */
   upstreamKey: SecretRefSpec;
+  /** The multi-key form (`upstream_keys`); `upstreamKey` is then the first key's reference. */
+  upstreamKeys?: readonly UpstreamKeyConfig[];
 }
 
 export interface ClientConfig {
@@ -59,6 +62,8 @@ export interface ClientConfig {
   policy?: import('../policy/config.ts').ClientPolicy;
   /** Rate limits and budgets of this client (src/limits/config.ts, docs/limits.md). */
   limits: ClientLimits;
+  /** Per-client retry, timeout, fallback and concurrency overrides (see docs/resilience.md). */
+  resilience?: ClientResilience;
 }
 
 /**
@@ -118,4 +123,6 @@ export interface ResolvedConfig {
   alerts: import('../alerts/config.ts').AlertsConfig;
   /** Rate limits and budgets of environments and overall (docs/limits.md). */
   limits: LimitsConfig;
+  /** Retries, breaker, timeouts, shedding and health probes (see docs/resilience.md). */
+  resilience: ResilienceConfig;
 }

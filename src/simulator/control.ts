@@ -60,6 +60,7 @@ const faultSpec = z
     cutMode: z.enum(['destroy', 'end']).optional(),
     path: z.string().startsWith('/').optional(),
     method: z.string().optional(),
+    model: z.string().optional(),
     count: z.number().int().positive().optional(),
     durationMs: nonNeg.optional(),
     seconds: nonNeg.optional(),

@@ -47,6 +47,8 @@ export interface FaultSpec {
   path?: string;
   /** Method scope (e.g. `POST`). Default any. */
   method?: string;
+  /** Model scope: only requests whose body names this model (as sent). Default any. */
+  model?: string;
   /** Fire on the next `count` matching requests, then disappear. */
   count?: number;
   /** Active for this long from creation (simulator clock). */
@@ -113,6 +115,7 @@ export class FaultSet {
     streaming: boolean,
     now: number,
     random: () => number,
+    model?: string,
   ): Fault | undefined {
     if (this.#faults.length === 0) return undefined;
     let expired = false;
@@ -125,6 +128,7 @@ export class FaultSet {
       if (f.remaining !== undefined && f.remaining <= 0) continue;
       if (!pathMatches(f.path ?? '/v1/*', path)) continue;
       if (f.method && f.method.toUpperCase() !== method) continue;
+      if (f.model !== undefined && f.model !== model) continue;
       if ((f.kind === 'cut' || f.kind === 'stream_error') && !streaming) continue;
       if (f.probability !== undefined && random() >= f.probability) continue;
       hit = f;

@@ -275,7 +275,8 @@ export function buildServer({ state, signal, logger, batchProcessingMs }: Server
     }
     const path = ctx.entry?.path ?? pathOf(req.url);
     const streaming = path === '/v1/messages' && isObj(ctx.body) && ctx.body.stream === true;
-    const fault = state.matchFault(req.method, path, streaming);
+    const model = isObj(ctx.body) && typeof ctx.body.model === 'string' ? ctx.body.model : undefined;
+    const fault = state.matchFault(req.method, path, streaming, model);
     if (fault) {
       if (ctx.entry) ctx.entry.fault = fault.id;
       if (fault.delayMs && !(await pause(fault.delayMs, signal))) return destroy(reply);

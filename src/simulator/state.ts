@@ -246,8 +246,8 @@ export class SimulatorState {
     return this.faults.add(spec, this.clock.now());
   }
 
-  matchFault(method: string, path: string, streaming: boolean): Fault | undefined {
-    return this.faults.match(method, path, streaming, this.clock.now(), this.random);
+  matchFault(method: string, path: string, streaming: boolean, model?: string): Fault | undefined {
+    return this.faults.match(method, path, streaming, this.clock.now(), this.random, model);
   }
 
   setLatency(l: Partial<LatencyConfig>): void {
