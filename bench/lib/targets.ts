@@ -38,6 +38,8 @@ export interface TargetContext {
   cpus?: string;
   tmpDir: string;
   resultsDir: string;
+  /** Extra Node flags for gantry targets (bench/profile.ts passes --cpu-prof ...). */
+  nodeArgs?: string[];
 }
 
 const API_HEADERS = {
@@ -181,7 +183,7 @@ http {
   const proc = spawnProc({
     name,
     cmd: node,
-    args: [join(ROOT, 'bin/gantry.js'), 'serve', '--config', confPath],
+    args: [...(ctx.nodeArgs ?? []), join(ROOT, 'bin/gantry.js'), 'serve', '--config', confPath],
     cpus: ctx.cpus,
     cwd: ROOT,
     env: { ...process.env, BENCH_UPSTREAM_KEY, NODE_ENV: 'production' },
