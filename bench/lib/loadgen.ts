@@ -9,7 +9,9 @@
  *   (request i is due at start + i / rate), independent of responses, and
  *   latency is measured from the SCHEDULED send time, so a stalled target
  *   shows up as latency instead of silently lowering the offered load
- *   (no coordinated omission). The latency from the actual send is reported too.
+ *   (no coordinated omission). The latency from the moment the generator
+ *   issued the request (after any lateness of its own event loop, before
+ *   waiting for a free pooled connection) is reported too.
  * - `closed`: N concurrent workers, each sends its next request when the
  *   previous one has answered, for T seconds: maximum throughput.
  * - `stream`: N concurrent workers doing streaming requests; records the
@@ -54,7 +56,7 @@ export interface LoadResult {
   throughput: number;
   /** ms, from the scheduled send time (open) or the actual send time (others). */
   latency: Percentiles;
-  /** open loop only: ms from the actual send time. */
+  /** open loop only: ms from when the generator issued the request (its own lateness excluded). */
   serviceLatency?: Percentiles;
   /** stream: ms from send to the first content_block_delta. */
   ttft?: Percentiles;
