@@ -10,6 +10,7 @@
  *                     [--first-byte-ms MS] [--chunk-delay-ms MS] [--hold-streams N]
  *                     [--soak-seconds S] [--soak-rate RPS] [--soak-targets gantry-full]
  *                     [--no-pin] [--note TEXT] [--out FILE] [--json FILE]
+ *   node bench/run.ts --render bench/results/latest.json [--out FILE]   # re-render the report only
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,7 @@ const { values: flags } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
     note: { type: 'string' },
+    render: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -137,7 +139,10 @@ const settings: Settings = {
   soakTargets: list(flags['soak-targets'], TARGETS, ['gantry-full']),
   pin: !(flags['no-pin'] ?? false),
   note: flags.note,
-  command: `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  command: `node bench/run.ts ${process.argv
+    .slice(2)
+    .map((a) => (/^[\w./,=:-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))
+    .join(' ')}`.trim(),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -492,6 +497,14 @@ function ensurePortkey(): void {
 }
 
 async function main(): Promise<void> {
+  if (flags.render) {
+    // Re-render BENCHMARKS.md from a results file (no measurement).
+    const saved = JSON.parse(readFileSync(flags.render, 'utf8')) as RunResult;
+    const mdPath = flags.out ?? join(ROOT, 'BENCHMARKS.md');
+    writeFileSync(mdPath, renderMarkdown(saved, relative(ROOT, flags.render)));
+    log(`wrote ${relative(ROOT, mdPath)} from ${flags.render}`);
+    return;
+  }
   ensurePortkey();
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -163,13 +163,13 @@ describe('bench harness', () => {
       placement: {},
       loadBefore: '0',
       targets: [
-        { name: 'direct', open: [{ rate: 2000, load: load(1, 2) }] },
-        { name: 'nginx', open: [{ rate: 2000, load: load(1.1, 2.2) }] },
+        { name: 'direct', open: [{ rate: 2000, load: load(1, 2, 2000) }] },
+        { name: 'nginx', open: [{ rate: 2000, load: load(1.1, 2.2, 2000) }] },
         { name: 'portkey', open: [], closed: { load: load(5, 10, 1000) } },
-        { name: 'gantry-min', open: [{ rate: 2000, load: load(1.1, 2.3) }] },
+        { name: 'gantry-min', open: [{ rate: 2000, load: load(1.1, 2.3, 1990) }] },
         {
           name: 'gantry-full',
-          open: [{ rate: 2000, load: load(1.2, 3.5) }],
+          open: [{ rate: 2000, load: load(1.2, 3.5, 2000) }],
           closed: { load: load(1, 2, 2500) },
           hold: {
             requested: 2000,
@@ -190,7 +190,16 @@ describe('bench harness', () => {
     assert.equal(all[5].verdict, 'met'); // 90 MB <= 150 MB
     assert.equal(all[6].verdict, 'not measured'); // no soak
     const md = renderMarkdown(run, 'bench/results/latest.json');
-    assert.match(md, /\| gantry-full \| 2000 \| 1\.200 /);
+    assert.match(md, /\| gantry-full \| 2000 \| 2000 \| 1\.200 /);
     assert.match(md, /\*\*NOT met\*\*/);
+
+    // An overloaded rate (direct completes only 900 of 2,000 req/s) is not a verdict.
+    const direct = run.targets[0].open[0];
+    direct.load = load(800, 900, 900);
+    const again = checks(run);
+    assert.equal(again[0].verdict, 'not measurable');
+    assert.match(again[0].measured, /rate not sustained \(direct 900 req\/s\)/);
+    assert.equal(again[2].verdict, 'not measurable');
+    assert.equal(again[1].verdict, 'NOT met'); // closed loop: unaffected
   });
 });

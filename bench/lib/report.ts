@@ -41,7 +41,20 @@ export function addedTtft(run: RunResult, name: string): Added | undefined {
   return added(t?.stream?.load.ttft, d?.stream?.load.ttft);
 }
 
-type Verdict = 'met' | 'NOT met' | 'not measured';
+type Verdict = 'met' | 'NOT met' | 'not measured' | 'not measurable';
+
+/**
+ * Targets (of `names`) that did not sustain the open-loop `rate`: fewer than 90 % of the
+ * offered requests per second completed. Their latencies are queueing, not the hop.
+ */
+export function unsustained(run: RunResult, names: string[], rate: number): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    const o = run.targets.find((t) => t.name === n)?.open.find((x) => x.rate === rate);
+    if (o && o.load.throughput < 0.9 * rate) out.push(`${n} ${o.load.throughput.toFixed(0)} req/s`);
+  }
+  return out;
+}
 interface Check {
   target: string;
   measured: string;
@@ -54,15 +67,18 @@ export function checks(run: RunResult): Check[] {
   const full = get('gantry-full');
   const pk = get('portkey');
   const out: Check[] = [];
-  const v = (ok: boolean | undefined): Verdict =>
-    ok === undefined ? 'not measured' : ok ? 'met' : 'NOT met';
+  const v = (ok: boolean | undefined, overloaded: string[] = []): Verdict =>
+    ok === undefined ? 'not measured' : overloaded.length ? 'not measurable' : ok ? 'met' : 'NOT met';
+  const why = (overloaded: string[]) =>
+    overloaded.length ? ` — rate not sustained (${overloaded.join(', ')})` : '';
 
   const topRate = 2000;
   const a = addedAt(run, 'gantry-full', topRate);
+  const ovA = unsustained(run, ['direct', 'gantry-full'], topRate);
   out.push({
     target: `gantry-full added latency at ${topRate} req/s: p50 ≤ 0.3 ms, p99 ≤ 1 ms`,
-    measured: a ? `p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms` : 'n/a',
-    verdict: v(a ? a.p50 <= 0.3 && a.p99 <= 1 : undefined),
+    measured: a ? `p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms${why(ovA)}` : 'n/a',
+    verdict: v(a ? a.p50 <= 0.3 && a.p99 <= 1 : undefined, ovA),
   });
 
   const ft = full?.closed?.load.throughput;
@@ -78,18 +94,26 @@ export function checks(run: RunResult): Check[] {
 
   const am = addedAt(run, 'gantry-min', topRate);
   const an = addedAt(run, 'nginx', topRate);
+  const ovM = unsustained(run, ['direct', 'nginx', 'gantry-min'], topRate);
   out.push({
     target: `gantry-min overhead ≤ 1.5× nginx's (added p50 at ${topRate} req/s)`,
-    measured: am && an ? `${f(am.p50)} vs ${f(an.p50)} ms (${ratio(am.p50, an.p50)})` : 'n/a',
+    measured: am && an ? `${f(am.p50)} vs ${f(an.p50)} ms (${ratio(am.p50, an.p50)})${why(ovM)}` : 'n/a',
     // A negative or zero nginx overhead (noise) makes the ratio meaningless: compare with a 0.05 ms floor.
-    verdict: v(am && an ? am.p50 <= 1.5 * Math.max(an.p50, 0.05) : undefined),
+    verdict: v(am && an ? am.p50 <= 1.5 * Math.max(an.p50, 0.05) : undefined, ovM),
   });
 
   const tt = addedTtft(run, 'gantry-full');
+  // The direct TTFT should be first byte + one chunk delay; at twice that the machine is too busy.
+  const directTtft = run.targets.find((t) => t.name === 'direct')?.stream?.load.ttft?.p50;
+  const expectTtft = run.settings.firstByteMs + run.settings.chunkDelayMs;
+  const ovT =
+    typeof directTtft === 'number' && directTtft > 2 * expectTtft + 5
+      ? [`direct TTFT p50 ${f(directTtft, 1)} ms, expected ~${expectTtft} ms`]
+      : [];
   out.push({
     target: 'streaming: added time to first token ≤ 1 ms p99 (gantry-full)',
-    measured: tt ? `p50 ${f(tt.p50)} ms, p99 ${f(tt.p99)} ms` : 'n/a',
-    verdict: v(tt ? tt.p99 <= 1 : undefined),
+    measured: tt ? `p50 ${f(tt.p50)} ms, p99 ${f(tt.p99)} ms${why(ovT)}` : 'n/a',
+    verdict: v(tt ? tt.p99 <= 1 : undefined, ovT),
   });
 
   const g = full?.stream?.load.gaps;
@@ -118,12 +142,19 @@ export function checks(run: RunResult): Check[] {
 
   const s = full?.soak;
   const growth = s ? (s.slopeBytesPerMin * s.seconds) / 60 : undefined;
+  const ovS =
+    s && s.load.throughput < 0.9 * s.rate
+      ? [`gantry-full ${s.load.throughput.toFixed(0)} of ${s.rate} req/s: requests queued in memory`]
+      : [];
   out.push({
     target: 'no upward memory slope over the soak (projected growth over the soak ≤ 2 MiB)',
     measured: s
-      ? `${f(s.slopeBytesPerMin / MiB, 3)} MiB/min over ${s.seconds} s (${mib(growth)} MiB projected)`
+      ? `${f(s.slopeBytesPerMin / MiB, 3)} MiB/min over ${s.seconds} s (${mib(growth)} MiB projected)${why(ovS)}`
       : 'n/a',
-    verdict: v(s && growth !== undefined ? growth <= 2 * MiB : undefined),
+    verdict: v(
+      s && growth !== undefined ? growth <= 2 * MiB : undefined,
+      s && s.seconds < 120 ? [...ovS, 'soak shorter than 2 minutes'] : ovS,
+    ),
   });
   return out;
 }
@@ -188,6 +219,14 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
 
   L.push('## Targets (issue 8)');
   L.push('');
+  const load1 = Number(run.loadBefore.split(' ')[0]);
+  const cpusN = Number(run.machine.nproc) || 1;
+  if (Number.isFinite(load1) && load1 > cpusN * 0.5) {
+    L.push(
+      `> The machine was busy when this run started (load average ${load1} on ${cpusN} CPUs): targets are measured one after another, so other work moved each of them differently. These verdicts are not evidence either way.`,
+    );
+    L.push('');
+  }
   L.push('| target | measured | verdict |');
   L.push('|---|---|---|');
   for (const c of checks(run))
@@ -215,6 +254,7 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
         row([
           t.name,
           rate,
+          o.load.throughput.toFixed(0),
           f(o.load.latency.p50),
           f(o.load.latency.p95),
           f(o.load.latency.p99),

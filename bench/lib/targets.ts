@@ -3,7 +3,7 @@
  * "target" CPU when taskset is available) in front of the same simulator, and
  * says how a client reaches it (origin + headers).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,15 +50,9 @@ const API_HEADERS = {
 export function nginxVersion(): string | undefined {
   const bin = hasCommand('nginx');
   if (!bin) return undefined;
-  try {
-    // nginx -v prints on stderr
-    return (
-      execFileSync(bin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || undefined
-    );
-  } catch (err) {
-    const e = err as { stderr?: string };
-    return e.stderr?.trim();
-  }
+  // `nginx -v` prints "nginx version: nginx/1.22.1" on stderr.
+  const r = spawnSync(bin, ['-v'], { encoding: 'utf8' });
+  return `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().replace(/^nginx version:\s*/, '') || 'unknown';
 }
 
 export function portkeyVersion(): string | undefined {
