@@ -190,7 +190,15 @@ describe('bench harness', () => {
     assert.equal(all[5].verdict, 'met'); // 90 MB <= 150 MB
     assert.equal(all[6].verdict, 'not measured'); // no soak
     const md = renderMarkdown(run, 'bench/results/latest.json');
+    assert.match(md, /\| target \| rate req\/s \| achieved req\/s \| p50 ms \|/);
     assert.match(md, /\| gantry-full \| 2000 \| 2000 \| 1\.200 /);
+    // Every table row has as many cells as its header.
+    const cells = (line: string) => line.split('|').length;
+    const lines = md.split('\n');
+    for (let i = 0; i < lines.length; i++)
+      if (lines[i].startsWith('|---'))
+        for (let j = i + 1; j < lines.length && lines[j].startsWith('|'); j++)
+          assert.equal(cells(lines[j]), cells(lines[i - 1]), `row ${lines[j]}`);
     assert.match(md, /\*\*NOT met\*\*/);
 
     // An overloaded rate (direct completes only 900 of 2,000 req/s) is not a verdict.
@@ -198,7 +206,7 @@ describe('bench harness', () => {
     direct.load = load(800, 900, 900);
     const again = checks(run);
     assert.equal(again[0].verdict, 'not measurable');
-    assert.match(again[0].measured, /rate not sustained \(direct 900 req\/s\)/);
+    assert.match(again[0].measured, /not measurable here: direct sustained 900 of 2000 req\/s/);
     assert.equal(again[2].verdict, 'not measurable');
     assert.equal(again[1].verdict, 'NOT met'); // closed loop: unaffected
   });
