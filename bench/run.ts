@@ -9,7 +9,7 @@
  *                     [--duration S] [--warmup S] [--connections N] [--stream-concurrency N]
  *                     [--first-byte-ms MS] [--chunk-delay-ms MS] [--hold-streams N]
  *                     [--soak-seconds S] [--soak-rate RPS] [--soak-targets gantry-full]
- *                     [--no-pin] [--note TEXT] [--out FILE] [--json FILE]
+ *                     [--gantry source|dist] [--no-pin] [--note TEXT] [--out FILE] [--json FILE]
  *   node bench/run.ts --render bench/results/latest.json [--out FILE]   # re-render the report only
  */
 import { execFileSync } from 'node:child_process';
@@ -65,6 +65,7 @@ const { values: flags } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
     note: { type: 'string' },
+    gantry: { type: 'string', default: 'source' },
     render: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
@@ -99,6 +100,10 @@ function num(value: string | undefined, fallback: number): number {
 }
 
 const quick = flags.quick ?? false;
+if (flags.gantry !== 'source' && flags.gantry !== 'dist') {
+  process.stderr.write(`bench: --gantry is "source" or "dist", got "${flags.gantry}"\n`);
+  process.exit(2);
+}
 export interface Settings {
   quick: boolean;
   targets: TargetName[];
@@ -117,6 +122,8 @@ export interface Settings {
   soakRate: number;
   soakTargets: TargetName[];
   pin: boolean;
+  /** gantry targets run from `source` (Node strips types) or `dist` (compiled, as published). */
+  gantryFrom: 'source' | 'dist';
   note?: string;
   command: string;
 }
@@ -138,6 +145,7 @@ const settings: Settings = {
   soakRate: num(flags['soak-rate'], 1000),
   soakTargets: list(flags['soak-targets'], TARGETS, ['gantry-full']),
   pin: !(flags['no-pin'] ?? false),
+  gantryFrom: flags.gantry === 'dist' ? 'dist' : 'source',
   note: flags.note,
   command: `node bench/run.ts ${process.argv
     .slice(2)
@@ -235,7 +243,7 @@ function machine(): Record<string, string | number> {
     })(),
     nginx: nginxVersion() ?? 'not installed',
     portkey: portkeyVersion() ? `@portkey-ai/gateway ${portkeyVersion()}` : 'not installed',
-    gantry: `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version} (${gitRev()})`,
+    gantry: `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version} (${gitRev()}), run from ${settings.gantryFrom === 'dist' ? 'dist/ (compiled)' : 'src/ (Node type stripping)'}`,
     taskset: canPin ? 'yes' : 'no',
   };
 }
@@ -421,7 +429,13 @@ async function benchTarget(name: TargetName, tmpDir: string, resultsDir: string)
   }
   let t: RunningTarget | undefined;
   try {
-    t = await startTarget(name, { simUrl, cpus: CPU_TARGET, tmpDir, resultsDir });
+    t = await startTarget(name, {
+      simUrl,
+      cpus: CPU_TARGET,
+      tmpDir,
+      resultsDir,
+      gantryFrom: settings.gantryFrom,
+    });
     result.version = t.version;
     result.idleRssBytes = t.proc ? sampleProc(t.proc.pid).rssBytes : undefined;
     const ph = new Set(settings.phases);
@@ -506,6 +520,10 @@ async function main(): Promise<void> {
     return;
   }
   ensurePortkey();
+  if (settings.gantryFrom === 'dist') {
+    log('building dist/ (npm run build) for --gantry dist');
+    execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+  }
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const tmpDir = mkdtempSync(join(tmpdir(), 'gantry-bench-'));

@@ -154,6 +154,7 @@ describe('bench harness', () => {
       soakRate: 1000,
       soakTargets: ['gantry-full'],
       pin: false,
+      gantryFrom: 'source',
       command: 'node bench/run.ts --quick',
     };
     const run: RunResult = {

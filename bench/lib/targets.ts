@@ -40,6 +40,8 @@ export interface TargetContext {
   resultsDir: string;
   /** Extra Node flags for gantry targets (bench/profile.ts passes --cpu-prof ...). */
   nodeArgs?: string[];
+  /** Run gantry from its TypeScript sources (bin/gantry.js, default) or the compiled dist/. */
+  gantryFrom?: 'source' | 'dist';
 }
 
 const API_HEADERS = {
@@ -177,7 +179,13 @@ http {
   const proc = spawnProc({
     name,
     cmd: node,
-    args: [...(ctx.nodeArgs ?? []), join(ROOT, 'bin/gantry.js'), 'serve', '--config', confPath],
+    args: [
+      ...(ctx.nodeArgs ?? []),
+      ctx.gantryFrom === 'dist' ? join(BENCH, 'lib/gantry-dist.js') : join(ROOT, 'bin/gantry.js'),
+      'serve',
+      '--config',
+      confPath,
+    ],
     cpus: ctx.cpus,
     cwd: ROOT,
     env: { ...process.env, BENCH_UPSTREAM_KEY, NODE_ENV: 'production' },
