@@ -285,9 +285,11 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
   L.push(`${s.connections} concurrent connections, ${s.durationS} s, small non-streaming requests.`);
   L.push('');
   L.push(
-    '| target | req/s | vs nginx | vs Portkey | p50 ms | p99 ms | CPU % | CPU ms / 1k req | RSS MiB | errors |',
+    '| target | req/s | vs nginx | vs Portkey | p50 ms | p99 ms | CPU % | CPU ms / 1k req | CPU/req vs nginx / Portkey | RSS MiB | RSS vs nginx / Portkey | errors |',
   );
-  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const nC = ok.find((t) => t.name === 'nginx')?.closed?.cpu;
+  const pC = ok.find((t) => t.name === 'portkey')?.closed?.cpu;
   for (const t of ok) {
     const c = t.closed;
     if (!c) continue;
@@ -301,7 +303,9 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
         f(c.load.latency.p99),
         f(c.cpu?.percent, 1),
         f(c.cpu?.msPer1k, 1),
+        c.cpu ? `${ratio(c.cpu.msPer1k, nC?.msPer1k)} / ${ratio(c.cpu.msPer1k, pC?.msPer1k)}` : 'n/a',
         mib(c.cpu?.rssBytes),
+        c.cpu ? `${ratio(c.cpu.rssBytes, nC?.rssBytes)} / ${ratio(c.cpu.rssBytes, pC?.rssBytes)}` : 'n/a',
         c.load.errors,
       ]),
     );
