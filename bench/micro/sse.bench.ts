@@ -11,7 +11,7 @@ import { SseDecoder } from '../../src/anthropic/sse.ts';
 import { StreamTap } from '../../src/anthropic/usage.ts';
 
 const name = process.argv[2] ?? 'stream-b-fallback.sse';
-const seconds = Number(process.argv[3] ?? 1);
+const seconds = Number(process.argv[3] ?? process.env.MICRO_SECONDS ?? 1);
 const buf = new Uint8Array(readFileSync(new URL(`../../test/fixtures/sse/${name}`, import.meta.url)));
 
 function chunked(size: number): Uint8Array[] {
