@@ -9,10 +9,17 @@ const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.m
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 // Data files the audit reads at run time.
-cpSync(new URL('../src/audit/rules.yaml', import.meta.url), new URL('../dist/audit/rules.yaml', import.meta.url));
-cpSync(new URL('../src/audit/templates', import.meta.url), new URL('../dist/audit/templates', import.meta.url), {
-  recursive: true,
-});
+cpSync(
+  new URL('../src/audit/rules.yaml', import.meta.url),
+  new URL('../dist/audit/rules.yaml', import.meta.url),
+);
+cpSync(
+  new URL('../src/audit/templates', import.meta.url),
+  new URL('../dist/audit/templates', import.meta.url),
+  {
+    recursive: true,
+  },
+);
 const { buildProgram } = await import(new URL('../dist/cli/main.js', import.meta.url).href);
 const commands = buildProgram()
   .commands.map((c) => c.name())

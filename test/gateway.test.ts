@@ -301,7 +301,7 @@ describe('local mode (no clients configured)', () => {
 });
 
 describe('graceful shutdown of `gantry serve`', () => {
-  test('SIGTERM lets an in-flight stream finish, refuses new work, exits 0', async () => {
+  test('SIGTERM lets an in-flight stream finish, refuses new work, exits 0', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'gantry-serve-'));
     const config = join(dir, 'gantry.yaml');
     writeFileSync(
@@ -313,12 +313,16 @@ describe('graceful shutdown of `gantry serve`', () => {
       env: { ...process.env, ANTHROPIC_API_KEY: UPSTREAM_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Never leave the child behind, whatever fails below.
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d.toString();
     });
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listen line: ${stderr}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`no listen line: ${stderr}`)), 30_000);
       child.stderr.on('data', () => {
         const m = /listening on (http:\/\/\S+)/.exec(stderr);
         if (m) {

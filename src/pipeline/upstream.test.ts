@@ -61,3 +61,42 @@ test('rewriteResultsUrls points results_url at the gateway, in one batch and in 
   const foreign = b('{"results_url":"https://elsewhere.example/x"}');
   assert.equal(rewriteResultsUrls(foreign, up, 'http://gw'), foreign);
 });
+
+test('relaySse forwards whole events only, byte-identical overall, whatever the chunking (incl. one large event)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Readable } = await import('node:stream');
+  const { relaySse } = await import('./upstream.ts');
+  const fixture = readFileSync(new URL('../../test/fixtures/sse/stream-b-fallback.sse', import.meta.url));
+  const big = Buffer.from(`event: content_block_delta\ndata: {"text":"${'x'.repeat(70_000)}"}\n\n`);
+  const stream = Buffer.concat([
+    fixture,
+    big,
+    Buffer.from('event: message_stop\ndata: {"type":"message_stop"}\n\n'),
+  ]);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }),
+      async (points) => {
+        const cuts = [...new Set(points)].sort((x, y) => x - y);
+        const chunks: Buffer[] = [];
+        let prev = 0;
+        for (const cut of [...cuts, stream.length]) {
+          chunks.push(stream.subarray(prev, cut));
+          prev = cut;
+        }
+        const ex = {
+          startedAt: performance.now(),
+          signal: new AbortController().signal,
+          upstream: { attempts: 1 },
+          decisions: [],
+        } as unknown as Parameters<typeof relaySse>[1];
+        const out: Buffer[] = [];
+        for await (const piece of relaySse(Readable.from(chunks), ex, () => {})) out.push(piece);
+        for (const piece of out)
+          assert.ok(piece.subarray(-2).toString() === '\n\n', 'a piece ends mid-event');
+        assert.ok(Buffer.concat(out).equals(stream));
+      },
+    ),
+    { numRuns: 60 },
+  );
+});

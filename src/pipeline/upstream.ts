@@ -424,7 +424,10 @@ export function upstream(ctx: StageContext): Stage {
     },
     async close() {
       health.close();
-      await pool.close();
+      // In-flight requests already had the drain timeout: wait briefly for the pool to
+      // close cleanly, then destroy it so nothing abandoned can hold shutdown open.
+      await Promise.race([pool.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+      await pool.destroy().catch(() => undefined);
     },
   };
 }
@@ -589,26 +592,33 @@ async function* relayBody(
  * the stream started (reset, idle timeout), the client receives an SSE `error`
  * event, as the API itself reports mid-stream failures, then the stream ends.
  */
-async function* relaySse(body: Readable, ex: Exchange, done: () => void): AsyncGenerator<Buffer> {
+export async function* relaySse(body: Readable, ex: Exchange, done: () => void): AsyncGenerator<Buffer> {
   const tap = new StreamTap();
-  let held: Buffer | undefined;
+  // Bytes after the last complete event, kept as chunks: each byte is scanned
+  // once, so a large event arriving in small chunks costs linear time.
+  let held: Buffer[] = [];
+  let heldBytes = 0;
   let failure: unknown;
   try {
     for await (const raw of body) {
       const chunk = raw as Buffer;
       if (ex.upstream.firstByteAt === undefined) ex.upstream.firstByteAt = performance.now() - ex.startedAt;
       tap.write(chunk);
-      const buf = held === undefined ? chunk : Buffer.concat([held, chunk]);
-      const cut = lastEventBoundary(buf);
-      if (cut === buf.length) {
-        held = undefined;
-        yield buf;
-      } else if (cut > 0) {
-        held = buf.subarray(cut);
-        yield buf.subarray(0, cut);
-      } else {
-        held = buf;
+      // A boundary can only end in the new chunk; it may start in the last held bytes.
+      const last = held.length > 0 ? held[held.length - 1] : undefined;
+      const lookBehind = last ? last.subarray(Math.max(0, last.length - 3)) : undefined;
+      const scan = lookBehind ? Buffer.concat([lookBehind, chunk]) : chunk;
+      const cut = lastEventBoundary(scan) - (lookBehind?.length ?? 0);
+      if (cut <= 0) {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        continue;
       }
+      const ready =
+        heldBytes === 0 ? chunk.subarray(0, cut) : Buffer.concat([...held, chunk.subarray(0, cut)]);
+      held = cut < chunk.length ? [chunk.subarray(cut)] : [];
+      heldBytes = chunk.length - cut;
+      yield ready;
     }
   } catch (err) {
     failure = err;
@@ -622,7 +632,7 @@ async function* relaySse(body: Readable, ex: Exchange, done: () => void): AsyncG
     if (tap.error) ex.errorType = tap.error.type;
   }
   if (ex.signal.aborted) return;
-  const pendingEvent = held?.some((b) => b !== 0x0a && b !== 0x0d);
+  const pendingEvent = held.some((part) => part.some((b) => b !== 0x0a && b !== 0x0d));
   if (failure !== undefined || pendingEvent) {
     const timeout = (failure as { code?: string } | undefined)?.code === 'UND_ERR_BODY_TIMEOUT';
     const type = timeout ? 'timeout_error' : 'api_error';
@@ -641,7 +651,7 @@ async function* relaySse(body: Readable, ex: Exchange, done: () => void): AsyncG
     );
     return;
   }
-  if (held !== undefined) yield held;
+  if (heldBytes > 0) yield Buffer.concat(held);
   if (tap.outcome() === 'cut') ex.outcome = 'upstream_cut';
   else if (tap.outcome() === 'error_event') ex.outcome = 'stream_error';
 }
