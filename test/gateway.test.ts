@@ -4,7 +4,6 @@
  * local mode, and graceful shutdown of the real binary.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -15,7 +14,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { hashKey } from '../src/config/keys.ts';
 import type { Gateway } from '../src/gateway/server.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { type LogSink, startTestGateway, UPSTREAM_KEY } from './support.ts';
+import { type LogSink, spawnServe, startTestGateway, UPSTREAM_KEY } from './support.ts';
 
 const VIRTUAL_KEY = 'gk_gatewaySuiteKey0000000000000000000000000';
 const MODEL = 'claude-haiku-4-5';
@@ -309,28 +308,8 @@ describe('graceful shutdown of `gantry serve`', () => {
       `server:\n  port: 0\n  drain_timeout_ms: 10000\nupstream:\n  base_url: ${sim.url}\nlogging:\n  level: warn\n` +
         `storage:\n  ledger: sqlite:${join(dir, 'ledger.db')}\n`,
     );
-    const child = spawn(process.execPath, ['bin/gantry.js', 'serve', '--config', config], {
-      env: { ...process.env, ANTHROPIC_API_KEY: UPSTREAM_KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // Never leave the child behind, whatever fails below.
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d.toString();
-    });
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listen line: ${stderr}`)), 30_000);
-      child.stderr.on('data', () => {
-        const m = /listening on (http:\/\/\S+)/.exec(stderr);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-    });
+    const serve = await spawnServe(config, { ANTHROPIC_API_KEY: UPSTREAM_KEY }, t);
+    const { child, url } = serve;
     sim.state.enqueue({ lorem: 30, chunkSize: 20, chunkDelayMs: 80 });
     const res = await fetch(`${url}/v1/messages`, {
       method: 'POST',
@@ -356,6 +335,42 @@ describe('graceful shutdown of `gantry serve`', () => {
     }
     assert.ok(text.includes('event: message_stop'), 'the in-flight stream finished');
     const [code] = await exited;
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 0, serve.stderr());
+  });
+});
+
+describe('/readyz checks the stores', () => {
+  test('ready with reachable stores; 503 naming the store when the ledger or the limits store is down', async () => {
+    const healthy = await startTestGateway(sim.url, { storage: { state: 'redis://127.0.0.1:6379/0' } });
+    try {
+      const res = await fetch(`${healthy.gateway.url}/readyz`);
+      const body = (await res.json()) as { ready: boolean; checks: { stores: Record<string, string> } };
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.deepEqual(body.checks.stores, { limits: 'ok', ledger: 'ok' });
+    } finally {
+      await healthy.gateway.close();
+    }
+    // Nothing listens on port 1: the ledger buffers rows, the limits store fails its round trip.
+    const broken = await startTestGateway(sim.url, {
+      storage: { state: 'redis://127.0.0.1:1/0', ledger: 'postgres://postgres@127.0.0.1:1/test' },
+    });
+    try {
+      let body: { ready: boolean; checks: { stores: Record<string, string> } } | undefined;
+      let status = 0;
+      // The ledger notices the outage on its first flush attempt.
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch(`${broken.gateway.url}/readyz`);
+        status = res.status;
+        body = (await res.json()) as typeof body;
+        if (body!.checks.stores.ledger !== 'ok') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status, 503);
+      assert.equal(body!.ready, false);
+      assert.match(body!.checks.stores.limits, /^unreachable/);
+      assert.match(body!.checks.stores.ledger, /^unreachable/);
+    } finally {
+      await broken.gateway.close();
+    }
   });
 });

@@ -5,7 +5,6 @@
  * Every request a client got an answer for has its row.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openLedgerStore } from '../src/ledger/store.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { UPSTREAM_KEY } from './support.ts';
+import { spawnServe, UPSTREAM_KEY } from './support.ts';
 
 let sim: Simulator;
 const dir = mkdtempSync(join(tmpdir(), 'gantry-sigterm-'));
@@ -25,7 +24,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('SIGTERM under load: every answered request has its ledger row', async () => {
+test('SIGTERM under load: every answered request has its ledger row', async (t) => {
   const db = join(dir, 'ledger.db');
   const config = join(dir, 'gantry.yaml');
   writeFileSync(
@@ -33,24 +32,8 @@ test('SIGTERM under load: every answered request has its ledger row', async () =
     `server:\n  port: 0\n  drain_timeout_ms: 10000\nupstream:\n  base_url: ${sim.url}\nlogging:\n  level: warn\n` +
       `storage:\n  ledger: sqlite:${db}\n  ledger_flush_ms: 60000\n`,
   );
-  const child = spawn(process.execPath, ['bin/gantry.js', 'serve', '--config', config], {
-    env: { ...process.env, ANTHROPIC_API_KEY: UPSTREAM_KEY },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listen line: ${stderr}`)), 10_000);
-    child.stderr.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
+  const serve = await spawnServe(config, { ANTHROPIC_API_KEY: UPSTREAM_KEY }, t);
+  const { child, url } = serve;
 
   const answered: string[] = [];
   let stop = false;
@@ -87,7 +70,7 @@ test('SIGTERM under load: every answered request has its ledger row', async () =
   const [code] = await exited;
   stop = true;
   await Promise.all(workers);
-  assert.equal(code, 0, stderr);
+  assert.equal(code, 0, serve.stderr());
   assert.ok(answered.length >= 150, `only ${answered.length} answers`);
 
   const store = await openLedgerStore(`sqlite:${db}`);

@@ -64,3 +64,52 @@ export async function startTestGateway(
   const gateway = await startGateway({ config: testConfig(upstreamUrl, o), logDestination: logs });
   return { gateway, logs };
 }
+
+export interface ServeProcess {
+  child: import('node:child_process').ChildProcess;
+  /** The URL from the `listening on` line. */
+  url: string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+}
+
+/**
+ * Runs `node bin/gantry.js serve --config <path>` as a real process and waits
+ * for its listening line (30 s, for loaded CI machines). The process is killed
+ * when the test context `t` ends, whatever happened.
+ */
+export async function spawnServe(
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+  t: { after(fn: () => void): void },
+  extraArgs: string[] = [],
+): Promise<ServeProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['bin/gantry.js', 'serve', '--config', configPath, ...extraArgs], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line from gantry serve: ${stderr}`)),
+      30_000,
+    );
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gantry serve exited ${code}: ${stderr}`));
+    });
+  });
+  return { child, url, stderr: () => stderr };
+}

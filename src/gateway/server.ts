@@ -23,7 +23,13 @@ import { createLogger, describeError, flushLogger } from '../observe/log.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { buildPipeline } from '../pipeline/index.ts';
 import { ID_PATTERN, ROUTES, type RouteDef } from '../pipeline/routes.ts';
-import type { GatewayRoute, SecretLookup, Stage } from '../pipeline/stage.ts';
+import type {
+  GatewayRoute,
+  ReadinessRegistry,
+  ReadinessResult,
+  SecretLookup,
+  Stage,
+} from '../pipeline/stage.ts';
 import { openAdminAuth } from './admin.ts';
 import { openSecretLookup } from './secrets.ts';
 
@@ -61,6 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     secrets,
     routes: { add: (r) => extraRoutes.push(r) },
+    readiness: readinessRegistry(),
   });
   const admin = await openAdminAuth(config, logger);
   const completers = stages.filter((s) => s.complete);
@@ -248,6 +255,36 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   return { url, port: address.port, logger, close };
+}
+
+function readinessRegistry(): ReadinessRegistry {
+  const checks: Array<[string, () => ReadinessResult | Promise<ReadinessResult>]> = [];
+  return {
+    add: (name, check) => {
+      checks.push([name, check]);
+    },
+    run: async (timeoutMs) => {
+      const results = await Promise.all(
+        checks.map(async ([name, check]): Promise<[string, ReadinessResult]> => {
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<ReadinessResult>((resolve) => {
+            timer = setTimeout(
+              () => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }),
+              timeoutMs,
+            );
+          });
+          try {
+            return [name, await Promise.race([Promise.resolve().then(check), timedOut])];
+          } catch (err) {
+            return [name, { ok: false, detail: String((err as Error)?.name ?? 'error') }];
+          } finally {
+            clearTimeout(timer);
+          }
+        }),
+      );
+      return Object.fromEntries(results);
+    },
+  };
 }
 
 function makeExchange(

@@ -37,6 +37,13 @@ export function account(ctx: StageContext): Stage {
   // Open the store off the start-up path: a store that is down at start is retried like an outage.
   void writer.flush();
 
+  ctx.readiness.add('ledger', () => {
+    const stats = writer.stats();
+    return stats.storeUp
+      ? { ok: true }
+      : { ok: false, detail: `${store.where}: rows buffered in memory (${stats.queued} queued)` };
+  });
+
   ctx.routes.add({
     method: 'GET',
     path: '/admin/ledger',

@@ -24,6 +24,11 @@ import type { Stage, StageContext } from './stage.ts';
 export async function admit(ctx: StageContext): Promise<Stage> {
   const { config, logger } = ctx;
   const store = await openStateStore(config, logger);
+  // Shared counters: a read of one (absent) budget round-trips to Redis when it is the store.
+  ctx.readiness.add('limits', async () => {
+    await store.readBudgets(['readyz']);
+    return { ok: true };
+  });
   let lastStoreLog = 0;
   const limiter = new Limiter(config, store, {
     onBudgetEvent: (e) => {

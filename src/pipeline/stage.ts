@@ -35,6 +35,20 @@ export interface StageContext {
   readonly secrets: SecretLookup;
   /** Stages may serve routes of their own (health, metrics, admin views). */
   readonly routes: RouteRegistry;
+  /** Stages that own a store register a reachability check for `/readyz`. */
+  readonly readiness: ReadinessRegistry;
+}
+
+/** One readiness check's answer: `detail` says what is wrong, never a secret. */
+export interface ReadinessResult {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface ReadinessRegistry {
+  add(name: string, check: () => ReadinessResult | Promise<ReadinessResult>): void;
+  /** Runs every check (each bounded by `timeoutMs`); a check that throws or times out is not ok. */
+  run(timeoutMs: number): Promise<Record<string, ReadinessResult>>;
 }
 
 /**

@@ -106,7 +106,7 @@ export function upstream(ctx: StageContext): Stage {
     else held.set(ex, [release]);
   };
   const health = new UpstreamHealth({ pool, prefix, rings, config: rc.health, logger });
-  registerHealthRoutes(ctx.routes, { health, rings, breakers, budget });
+  registerHealthRoutes(ctx.routes, { health, rings, breakers, budget, readiness: ctx.readiness });
 
   const policyFor = (client: string): Policy => {
     let p = policies.get(client);

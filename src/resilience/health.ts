@@ -12,7 +12,7 @@
  */
 import type { Pool } from 'undici';
 import { resolveModel } from '../anthropic/models.ts';
-import type { RouteRegistry } from '../pipeline/stage.ts';
+import type { ReadinessRegistry, ReadinessResult, RouteRegistry } from '../pipeline/stage.ts';
 import type { Breakers } from './breaker.ts';
 import type { RetryBudget } from './budget.ts';
 import type { ResilienceConfig } from './config.ts';
@@ -175,9 +175,11 @@ export function registerHealthRoutes(
     rings: ReadonlyMap<string, KeyRing>;
     breakers: Breakers;
     budget: RetryBudget;
+    /** Store checks registered by other stages (ledger, limits state). */
+    readiness?: ReadinessRegistry;
   },
 ): void {
-  const { health, rings, breakers, budget } = deps;
+  const { health, rings, breakers, budget, readiness } = deps;
   routes.add({
     method: 'GET',
     path: '/livez',
@@ -189,8 +191,12 @@ export function registerHealthRoutes(
     path: '/readyz',
     access: 'public',
     async handle() {
-      const report = await health.report();
-      const ready = report.status !== 'unhealthy';
+      const [report, stores] = await Promise.all([
+        health.report(),
+        readiness ? readiness.run(2_000) : Promise.resolve({} as Record<string, ReadinessResult>),
+      ]);
+      const storesOk = Object.values(stores).every((r) => r.ok);
+      const ready = report.status !== 'unhealthy' && storesOk;
       return {
         status: ready ? 200 : 503,
         body: {
@@ -198,6 +204,12 @@ export function registerHealthRoutes(
           checks: {
             config: 'ok',
             upstream: Object.fromEntries(Object.entries(report.environments).map(([n, e]) => [n, e.status])),
+            stores: Object.fromEntries(
+              Object.entries(stores).map(([n, r]) => [
+                n,
+                r.ok ? 'ok' : `unreachable: ${r.detail ?? ''}`.trim(),
+              ]),
+            ),
           },
         },
       };
