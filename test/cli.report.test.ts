@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { costOf } from '../src/anthropic/cost.ts';
 import { emptyUsage } from '../src/anthropic/usage.ts';
-import { buildReport, percentile, recommend } from '../src/ledger/report.ts';
+import { budgetStatus, buildReport, percentile, recommend } from '../src/ledger/report.ts';
 import type { LedgerRow } from '../src/ledger/row.ts';
 import { openLedgerStore } from '../src/ledger/store.ts';
 
@@ -162,6 +162,63 @@ describe('report', () => {
       'customer,requests,errors,input,output,write 5m,write 1h,read,hit rate,cost $,saved $',
     );
     assert.equal(gantry('report', '--ledger', db, '--by', 'team').code, 2);
+  });
+});
+
+describe('budget status', () => {
+  const limits = (budget: object) => ({ budget: { action: 'block', ...budget } });
+  test('spent per scope in the current UTC day and month, from the ledger rows', () => {
+    const now = DAY + 3_600_000; // same UTC day as every row
+    const status = budgetStatus(
+      ROWS,
+      {
+        clients: [
+          { name: 'search', limits: limits({ dailyMicros: 1_000_000 }) },
+          { name: 'chat', limits: {} },
+        ],
+        limits: {
+          overall: limits({ monthlyMicros: 50_000_000 }),
+          environments: { prod: limits({ dailyMicros: 10 }) },
+        },
+      },
+      now,
+    );
+    const spent = (pred: (r: LedgerRow) => boolean) =>
+      ROWS.filter((r) => pred(r) && r.ts >= Date.UTC(2026, 10, 20) && r.ts < Date.UTC(2026, 10, 21)).reduce(
+        (sum, r) => sum + r.costMicros,
+        0,
+      );
+    assert.deepEqual(
+      status.map((b) => [b.scope, b.period, b.spentMicros, b.resetsAt]),
+      [
+        ['client:search', 'daily', spent((r) => r.client === 'search'), '2026-11-21T00:00:00.000Z'],
+        ['environment:prod', 'daily', spent((r) => r.environment === 'prod'), '2026-11-21T00:00:00.000Z'],
+        [
+          'overall',
+          'monthly',
+          ROWS.filter((r) => r.ts >= Date.UTC(2026, 10, 1)).reduce((sum, r) => sum + r.costMicros, 0),
+          '2026-12-01T00:00:00.000Z',
+        ],
+      ],
+    );
+    assert.ok(status[0].spentMicros > 0);
+    assert.ok(status[1].percent > 100, 'a 10 µ$ budget is overspent');
+  });
+
+  test('gantry report --config shows the configured budgets', () => {
+    const config = join(dir, 'gantry.yaml');
+    writeFileSync(
+      config,
+      `storage: { ledger: "${db}" }\nlimits: { overall: { budget: { monthly_usd: 100, action: alert-only } } }\n`,
+    );
+    const json = gantry('report', '--config', config, '--format', 'json');
+    assert.equal(json.code, 0, json.err);
+    const budgets = JSON.parse(json.out).budgets;
+    assert.equal(budgets.length, 1);
+    assert.equal(budgets[0].scope, 'overall');
+    assert.equal(budgets[0].limitMicros, 100_000_000);
+    const table = gantry('report', '--config', config);
+    assert.match(table.out, /overall monthly: \$[0-9.]+ of \$100\.000000 .*alert-only at 100 %/);
   });
 });
 

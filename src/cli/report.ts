@@ -5,7 +5,15 @@
  */
 import { formatUsd } from '../anthropic/cost.ts';
 import { loadConfig } from '../config/load.ts';
-import { buildReport, type GroupBy, parseSince, type ReportLine, recommend } from '../ledger/report.ts';
+import {
+  type BudgetStatus,
+  budgetStatus,
+  buildReport,
+  type GroupBy,
+  parseSince,
+  type ReportLine,
+  recommend,
+} from '../ledger/report.ts';
 import { openLedgerStore } from '../ledger/store.ts';
 import { renderCsv, renderTable } from './table.ts';
 
@@ -34,7 +42,13 @@ export async function reportText(opts: ReportOptions): Promise<string> {
   } catch (err) {
     throw usageError((err as Error).message);
   }
-  const url = opts.ledger ?? loadConfig({ path: opts.config }).storage.ledger;
+  // The config gives the ledger's place and the budgets to report on; with only
+  // `--ledger`, a config is still read when one is found, for its budgets.
+  const config =
+    opts.ledger === undefined || opts.config !== undefined
+      ? loadConfig({ path: opts.config })
+      : tryLoadConfig();
+  const url = opts.ledger ?? config!.storage.ledger;
   const store = await openLedgerStore(url);
   let rows: Awaited<ReturnType<typeof store.rows>>;
   try {
@@ -43,6 +57,7 @@ export async function reportText(opts: ReportOptions): Promise<string> {
     await store.close();
   }
   const { lines, total } = buildReport(rows, by);
+  const budgets = config ? budgetStatus(rows, config) : null;
   const recs = opts.recommend ? recommend(rows) : undefined;
 
   if (format === 'json') {
@@ -54,7 +69,7 @@ export async function reportText(opts: ReportOptions): Promise<string> {
         lines,
         total,
         ...(recs ? { recommendations: recs } : {}),
-        budgets: null,
+        budgets,
       },
       null,
       2,
@@ -96,7 +111,7 @@ export async function reportText(opts: ReportOptions): Promise<string> {
       header.map((_, i) => i > 0),
     ),
     '',
-    'Budgets: not reported by this ledger (see the limits section of the config).',
+    ...budgetLines(budgets),
   ];
   if (recs) {
     out.push('', 'Recommendations:');
@@ -107,6 +122,27 @@ export async function reportText(opts: ReportOptions): Promise<string> {
     }
   }
   return out.join('\n');
+}
+
+function tryLoadConfig(): ReturnType<typeof loadConfig> | undefined {
+  try {
+    return loadConfig();
+  } catch {
+    return undefined;
+  }
+}
+
+function budgetLines(budgets: BudgetStatus[] | null): string[] {
+  if (budgets === null) return ['Budgets: no config read (pass --config to see budget status).'];
+  if (budgets.length === 0) return ['Budgets: none configured.'];
+  return [
+    'Budgets (spent in the current UTC period, from the ledger):',
+    ...budgets.map(
+      (b) =>
+        `  ${b.scope} ${b.period}: $${formatUsd(b.spentMicros)} of $${formatUsd(b.limitMicros)} (${b.percent}%), ` +
+        `${b.action} at 100 %, resets ${b.resetsAt}`,
+    ),
+  ];
 }
 
 export async function run(opts: ReportOptions): Promise<void> {

@@ -223,3 +223,83 @@ export function parseSince(value: string, now = Date.now()): number {
     throw new Error(`--since: expected 24h, 7d, 30m or a date like 2026-11-01, got "${value}"`);
   return t;
 }
+
+/** One configured budget and what the ledger says was spent in its current period. */
+export interface BudgetStatus {
+  /** `client:<name>`, `environment:<name>` or `overall`. */
+  scope: string;
+  period: 'daily' | 'monthly';
+  limitMicros: number;
+  spentMicros: number;
+  /** Spent as a percentage of the limit, one decimal. */
+  percent: number;
+  action: string;
+  /** When the period ends (00:00 UTC next day, or the 1st of next month). */
+  resetsAt: string;
+}
+
+interface BudgetScope {
+  scope: string;
+  budget?: { dailyMicros?: number; monthlyMicros?: number; action: string };
+  matches: (r: LedgerRow) => boolean;
+}
+
+/**
+ * Budget status from the ledger: for every budget in the config, the cost of
+ * the rows of its scope in the current UTC day or month. This is what was
+ * actually spent (the gateway's live counters also hold in-flight
+ * reservations); rows still buffered in a gateway's memory are not counted.
+ */
+export function budgetStatus(
+  rows: readonly LedgerRow[],
+  config: {
+    clients: ReadonlyArray<{ name: string; limits: { budget?: BudgetScope['budget'] } }>;
+    limits: {
+      overall?: { budget?: BudgetScope['budget'] };
+      environments: Readonly<Record<string, { budget?: BudgetScope['budget'] }>>;
+    };
+  },
+  now = Date.now(),
+): BudgetStatus[] {
+  const d = new Date(now);
+  const dayStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const dayEnd = dayStart + 86_400_000;
+  const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  const scopes: BudgetScope[] = [
+    ...config.clients.map((c) => ({
+      scope: `client:${c.name}`,
+      budget: c.limits.budget,
+      matches: (r: LedgerRow) => r.client === c.name,
+    })),
+    ...Object.entries(config.limits.environments).map(([name, l]) => ({
+      scope: `environment:${name}`,
+      budget: l.budget,
+      matches: (r: LedgerRow) => r.environment === name,
+    })),
+    { scope: 'overall', budget: config.limits.overall?.budget, matches: () => true },
+  ];
+  const out: BudgetStatus[] = [];
+  for (const { scope, budget, matches } of scopes) {
+    if (!budget) continue;
+    const periods = [
+      ['daily', budget.dailyMicros, dayStart, dayEnd],
+      ['monthly', budget.monthlyMicros, monthStart, monthEnd],
+    ] as const;
+    for (const [period, limit, start, end] of periods) {
+      if (limit === undefined) continue;
+      let spent = 0;
+      for (const r of rows) if (r.ts >= start && r.ts < end && matches(r)) spent += r.costMicros;
+      out.push({
+        scope,
+        period,
+        limitMicros: limit,
+        spentMicros: spent,
+        percent: limit > 0 ? Math.round((spent / limit) * 1000) / 10 : 100,
+        action: budget.action,
+        resetsAt: new Date(end).toISOString(),
+      });
+    }
+  }
+  return out;
+}
