@@ -34,6 +34,7 @@ function gatewayConfig(simUrl: string, body: string): ResolvedConfig {
     ...base,
     server: { ...base.server, port: 0, drainTimeoutMs: 2_000 },
     upstream: { ...base.upstream, baseUrl: simUrl, connectTimeoutMs: 2_000 },
+    storage: { ...base.storage, ledger: 'sqlite::memory:' },
   };
 }
 

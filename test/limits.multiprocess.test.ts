@@ -58,7 +58,7 @@ before(async () => {
       'clients:',
       `  - { name: shared, environment: prod, key_sha256: ${hashKey(KEY)}, limits: { rpm: ${RPM} } }`,
       `  - { name: tpm, environment: prod, key_sha256: ${hashKey(TPM_KEY)}, limits: { output_tpm: 1000 } }`,
-      `storage: { state: "${REDIS_URL}" }`,
+      `storage: { state: "${REDIS_URL}", ledger: "sqlite:${join(dir, 'ledger.db')}" }`,
       `limits: { key_prefix: "gantry-test:${randomUUID()}:" }`,
       'logging: { level: warn }',
       '',
