@@ -445,11 +445,22 @@ export function rateHeaders(
     const name = HEADER_NAME[dim];
     out[`gantry-ratelimit-${name}-limit`] = String(b.capacity);
     out[`gantry-ratelimit-${name}-remaining`] = String(Math.max(0, Math.floor(levels[i])));
-    out[`gantry-ratelimit-${name}-reset`] = new Date(
-      Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000) * 1000,
-    )
-      .toISOString()
-      .replace('.000Z', 'Z');
+    out[`gantry-ratelimit-${name}-reset`] = isoSecond(
+      Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000),
+    );
   }
   return out;
+}
+
+// Reset times fall on whole seconds and repeat from request to request:
+// format each second once (Date + toISOString cost more than the rest of the headers).
+const isoCache = new Map<number, string>();
+function isoSecond(seconds: number): string {
+  let text = isoCache.get(seconds);
+  if (text === undefined) {
+    if (isoCache.size >= 256) isoCache.clear();
+    text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+    isoCache.set(seconds, text);
+  }
+  return text;
 }

@@ -57,9 +57,12 @@ export function logLine(ex: Exchange): Record<string, unknown> {
 }
 
 export function observe(ctx: StageContext): Stage {
-  const log = ctx.logger;
+  // The line is built field by field from metadata (logLine above), so the
+  // path-based redaction of the general logger (a defence for ad-hoc log calls)
+  // is skipped here: it would cost more than the rest of the line together.
+  const log = ctx.logger.child({}, { redact: { paths: [], censor: '[redacted]' } });
   const completed = channels.exchangeComplete;
-  const debug = ctx.config.logging.debugContent ? openDebugContent(log) : undefined;
+  const debug = ctx.config.logging.debugContent ? openDebugContent(ctx.logger) : undefined;
   return {
     name: 'observe',
     complete(ex) {
