@@ -4,21 +4,19 @@
  * With no admin key configured, admin routes answer 404 as if they did not
  * exist (fail closed).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import { openSecret, type SecretHandle } from '../config/secrets.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
-import { credentialOf } from '../pipeline/authenticate.ts';
+import { credentialOf, sha256 } from '../pipeline/authenticate.ts';
 
 export interface AdminAuth {
   /** Throws a GantryError unless the request carries the admin key. */
   check(headers: IncomingHttpHeaders, method: string, url: string): void;
   close(): void;
 }
-
-const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 export async function openAdminAuth(config: ResolvedConfig, logger: Logger): Promise<AdminAuth> {
   let handle: SecretHandle | undefined;

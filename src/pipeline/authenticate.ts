@@ -26,7 +26,8 @@ interface Entry {
   client: ExchangeClient;
 }
 
-function sha256(value: string): Buffer {
+/** SHA-256 digest of a credential (the form keys are kept and compared in). */
+export function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
