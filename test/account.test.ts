@@ -22,6 +22,7 @@ import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { type LogSink, startTestGateway, UPSTREAM_KEY } from './support.ts';
 
 const KEY = 'gk_accountTestKey000000000000000000000000000';
+const ADMIN_KEY = 'gk_accountAdminKey00000000000000000000000000';
 let sim: Simulator;
 let gateway: Gateway;
 let logs: LogSink;
@@ -181,6 +182,35 @@ describe('account stage with a PostgreSQL ledger', () => {
       assert.ok(r.costMicros > 0);
       assert.equal(r.costMicros, costOf(u, 'claude-sonnet-4-6').micros);
       assert.equal(r.client, 'pgclient');
+    }
+  });
+});
+
+describe('storage.ledger: off', () => {
+  test('requests are priced and answered; no row is kept; /admin/ledger says off; a warning at start', async () => {
+    const s = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
+    const { gateway: g, logs: l } = await startTestGateway(s.url, {
+      clients: [{ name: 'offclient', environment: 'default', keySha256: hashKey(KEY), limits: {} }],
+      storage: { ledger: 'off' },
+      admin: { keySha256: hashKey(ADMIN_KEY) },
+    });
+    try {
+      const client = new Anthropic({ apiKey: KEY, baseURL: g.url, maxRetries: 0 });
+      const msg = await client.messages.create({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 20,
+        messages: [{ role: 'user', content: 'off' }],
+      });
+      assert.equal(msg.type, 'message');
+      const records = l.records();
+      const line = records.find((x) => x.cost_usd_micros !== undefined);
+      assert.ok(Number(line?.cost_usd_micros) > 0, 'the log line still carries the cost');
+      assert.ok(records.some((x) => String(x.msg).includes('storage.ledger is off')));
+      const res = await fetch(`${g.url}/admin/ledger`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      assert.deepEqual(await res.json(), { store: 'off' });
+    } finally {
+      await g.close();
+      await s.close();
     }
   });
 });

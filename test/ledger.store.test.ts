@@ -91,6 +91,19 @@ for (const [name, url] of BACKENDS) {
       assert.deepEqual(await store.rows(), input);
     });
 
+    test('a batch larger than one multi-row statement (130 rows: 2 × 50 + 30 singly) round-trips', async () => {
+      const input = rows(1000, 130);
+      await store.insert(input);
+      const got = (await store.rows()).filter(
+        (r) => r.id >= 'gtw_test_1000' && input.some((i) => i.id === r.id),
+      );
+      assert.equal(got.length, 130);
+      assert.deepEqual(
+        got.sort((a, b) => a.id.localeCompare(b.id)),
+        [...input].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+    });
+
     test('inserts are idempotent: a retried batch never counts a row twice', async () => {
       const before = await store.count();
       await store.insert(rows(1, 30)); // the same batch again

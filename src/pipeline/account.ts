@@ -19,7 +19,7 @@ import type { Usage } from '../anthropic/usage.ts';
 import { batchResultsOf } from '../ledger/batch-tap.ts';
 import { brokenInvariants } from '../ledger/invariants.ts';
 import { type LedgerRow, rowFromExchange, usageColumns } from '../ledger/row.ts';
-import { createLedgerStore } from '../ledger/store.ts';
+import { createLedgerStore, LEDGER_OFF, type LedgerStore } from '../ledger/store.ts';
 import { LedgerWriter } from '../ledger/writer.ts';
 import { channels, type InvariantEvent, publish } from '../observe/events.ts';
 import type { Exchange } from './exchange.ts';
@@ -27,29 +27,17 @@ import type { Stage, StageContext } from './stage.ts';
 
 export function account(ctx: StageContext): Stage {
   const { config, logger } = ctx;
-  const store = createLedgerStore(config.storage.ledger);
-  const writer = new LedgerWriter({
-    store,
-    bufferRows: config.storage.ledgerBufferRows,
-    flushMs: config.storage.ledgerFlushMs,
-    logger,
-  });
-  // Open the store off the start-up path: a store that is down at start is retried like an outage.
-  void writer.flush();
-
-  ctx.readiness.add('ledger', () => {
-    const stats = writer.stats();
-    return stats.storeUp
-      ? { ok: true }
-      : { ok: false, detail: `${store.where}: rows buffered in memory (${stats.queued} queued)` };
-  });
-
-  ctx.routes.add({
-    method: 'GET',
-    path: '/admin/ledger',
-    access: 'admin',
-    handle: () => ({ status: 200, body: { store: store.where, ...writer.stats() } }),
-  });
+  const ledger = config.storage.ledger === LEDGER_OFF ? undefined : openWriter(ctx);
+  if (!ledger) {
+    logger.warn('storage.ledger is off: exchanges are priced but no ledger row is kept');
+    ctx.routes.add({
+      method: 'GET',
+      path: '/admin/ledger',
+      access: 'admin',
+      handle: () => ({ status: 200, body: { store: LEDGER_OFF } }),
+    });
+  }
+  const write = (row: LedgerRow) => ledger?.writer.add(row);
 
   const check = (ex: Exchange, requestId: string, usage: Usage, cost: Cost, model: string | undefined) => {
     for (const rule of brokenInvariants(usage, cost, model)) {
@@ -72,7 +60,7 @@ export function account(ctx: StageContext): Stage {
         ex.cost = costOf(ex.usage, ex.model);
         check(ex, ex.id, ex.usage, ex.cost, ex.model);
       }
-      writer.add(rowFromExchange(ex, ex.usage, ex.cost));
+      if (ledger) write(rowFromExchange(ex, ex.usage, ex.cost));
 
       const lines = batchResultsOf(ex);
       if (!lines) return;
@@ -97,12 +85,42 @@ export function account(ctx: StageContext): Stage {
           batch: true,
           decisions: '[]',
         };
-        writer.add(row);
+        write(row);
       }
     },
     async close() {
-      const stats = await writer.close();
-      logger.info({ ledger_store: store.where, ...stats }, 'ledger closed');
+      if (!ledger) return;
+      const stats = await ledger.writer.close();
+      logger.info({ ledger_store: ledger.store.where, ...stats }, 'ledger closed');
     },
   };
+}
+
+/** The ledger store and its writer, with the readiness check and the admin view. */
+function openWriter(ctx: StageContext): { store: LedgerStore; writer: LedgerWriter } {
+  const { config, logger } = ctx;
+  const store = createLedgerStore(config.storage.ledger);
+  const writer = new LedgerWriter({
+    store,
+    bufferRows: config.storage.ledgerBufferRows,
+    flushMs: config.storage.ledgerFlushMs,
+    logger,
+  });
+  // Open the store off the start-up path: a store that is down at start is retried like an outage.
+  void writer.flush();
+
+  ctx.readiness.add('ledger', () => {
+    const stats = writer.stats();
+    return stats.storeUp
+      ? { ok: true }
+      : { ok: false, detail: `${store.where}: rows buffered in memory (${stats.queued} queued)` };
+  });
+
+  ctx.routes.add({
+    method: 'GET',
+    path: '/admin/ledger',
+    access: 'admin',
+    handle: () => ({ status: 200, body: { store: store.where, ...writer.stats() } }),
+  });
+  return { store, writer };
 }

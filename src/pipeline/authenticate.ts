@@ -12,7 +12,7 @@
  * its Anthropic key works unchanged, and nobody without that key can use the
  * gateway. See docs/gateway.md.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
@@ -28,7 +28,7 @@ interface Entry {
 
 /** SHA-256 digest of a credential (the form keys are kept and compared in). */
 export function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
 }
 
 /** The credential a client sent: `x-api-key` first, else a Bearer token. */
