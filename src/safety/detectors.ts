@@ -40,6 +40,14 @@ export interface Detector {
   find(text: string, from: number): Candidate[];
   /** Start (>= from) of a possibly-incomplete match that touches the end of `text`, or -1. */
   open?(text: string, from: number): number;
+  /**
+   * Start (>= from) of the earliest text at the end of `text` that could still
+   * become (part of) a match as more text arrives — any prefix of a match,
+   * however short (`sk-a`, `AK`, `-----BEG`) — or -1. A detector with
+   * `pending` needs no fixed hold-back window: the scanner holds exactly from
+   * there, so plain prose is released at once.
+   */
+  pending?(text: string, from: number): number;
 }
 
 interface RegexDetectorSpec {
@@ -52,6 +60,8 @@ interface RegexDetectorSpec {
   group?: number;
   /** Matches a possibly-incomplete match at the end of the text (must end with `$`). */
   open?: RegExp;
+  /** Matches every prefix of a match that ends the text (must end with `$`; may over-approximate). */
+  pending?: RegExp;
 }
 
 export function regexDetector(spec: RegexDetectorSpec): Detector {
@@ -60,6 +70,14 @@ export function regexDetector(spec: RegexDetectorSpec): Detector {
   if (spec.group !== undefined) flags.add('d');
   const re = new RegExp(spec.re.source, [...flags].join(''));
   const open = spec.open ? new RegExp(spec.open.source, `${spec.open.flags.replace('g', '')}g`) : undefined;
+  const pending = spec.pending
+    ? new RegExp(spec.pending.source, `${spec.pending.flags.replace('g', '')}g`)
+    : undefined;
+  const at = (re: RegExp) => (text: string, from: number) => {
+    re.lastIndex = from;
+    const m = re.exec(text);
+    return m ? m.index : -1;
+  };
   return {
     rule: spec.rule,
     kind: spec.kind,
@@ -84,15 +102,19 @@ export function regexDetector(spec: RegexDetectorSpec): Detector {
       }
       return out;
     },
-    open: open
-      ? (text, from) => {
-          open.lastIndex = from;
-          const m = open.exec(text);
-          return m ? m.index : -1;
-        }
-      : undefined,
+    open: open ? at(open) : undefined,
+    pending: pending ? at(pending) : undefined,
   };
 }
+
+/** A regex source matching any non-empty prefix of `literal` (`abc` → `a(?:b(?:c)?)?`). */
+export function prefixesOf(literal: string): string {
+  const esc = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  let out = '';
+  for (let i = literal.length - 1; i >= 0; i--) out = `${esc(literal[i])}${out ? `(?:${out})?` : ''}`;
+  return out;
+}
+const P = prefixesOf;
 
 // ---------------------------------------------------------------------------
 // Validators
@@ -162,6 +184,16 @@ const B = '(?<![A-Za-z0-9_])';
 /** Not followed by a letter, digit or `_`. */
 const E = '(?![A-Za-z0-9_])';
 
+/** The keywords of `secret.generic_credential`, spelled out (for its `pending` prefixes). */
+const CREDENTIAL_WORDS = ['password', 'passwd', 'pwd', 'secret'].concat(
+  ['api', 'access', 'auth', 'client', 'private'].flatMap((a) => {
+    const b = { api: 'key', access: 'token', auth: 'token', client: 'secret', private: 'key' }[a];
+    return [`${a}_${b}`, `${a}-${b}`, `${a}${b}`];
+  }),
+);
+const CREDENTIAL_KEYWORD =
+  '(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)';
+
 export const SECRET_DETECTORS: readonly Detector[] = [
   regexDetector({
     rule: 'secret.anthropic_admin_key',
@@ -169,6 +201,7 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     label: 'anthropic_admin_key',
     re: new RegExp(`${B}sk-ant-admin\\d\\d-[A-Za-z0-9_-]{80,}`),
     open: new RegExp(`${B}sk-ant-admin[A-Za-z0-9_-]*$`),
+    pending: new RegExp(`${B}(?:${P('sk-ant-admin')}|sk-ant-admin[A-Za-z0-9_-]*)$`),
   }),
   regexDetector({
     rule: 'secret.anthropic_api_key',
@@ -177,12 +210,14 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     // api03 (Console), api01 (Enterprise analytics), oat01 / ort01 (OAuth tokens)
     re: new RegExp(`${B}sk-ant-(?:api|oat|ort)\\d\\d-[A-Za-z0-9_-]{80,}`),
     open: new RegExp(`${B}sk-ant-(?:api|oat|ort)[A-Za-z0-9_-]*$`),
+    pending: new RegExp(`${B}(?:${P('sk-ant-')}|sk-ant-[A-Za-z0-9_-]*)$`),
   }),
   regexDetector({
     rule: 'secret.aws_access_key',
     kind: 'secret',
     label: 'aws_access_key',
     re: new RegExp(`${B}(?:AKIA|ASIA)[A-Z0-9]{16}${E}`),
+    pending: new RegExp(`${B}(?:${P('AKIA')}|${P('ASIA')}|(?:AKIA|ASIA)[A-Z0-9]{0,16})$`),
   }),
   regexDetector({
     rule: 'secret.github_token',
@@ -190,6 +225,9 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     label: 'github_token',
     re: new RegExp(`${B}(?:gh[posur]_[A-Za-z0-9]{36}${E}|github_pat_[A-Za-z0-9_]{60,})`),
     open: new RegExp(`${B}github_pat_[A-Za-z0-9_]*$`),
+    pending: new RegExp(
+      `${B}(?:${P('github_pat_')}|github_pat_[A-Za-z0-9_]*|gh(?:[posur](?:_[A-Za-z0-9]{0,36})?)?)$`,
+    ),
   }),
   regexDetector({
     rule: 'secret.stripe_key',
@@ -197,6 +235,7 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     label: 'stripe_key',
     re: new RegExp(`${B}(?:sk|rk)_live_[A-Za-z0-9]{20,}`),
     open: new RegExp(`${B}(?:sk|rk)_live_[A-Za-z0-9]*$`),
+    pending: new RegExp(`${B}(?:${P('sk_live_')}|${P('rk_live_')}|(?:sk|rk)_live_[A-Za-z0-9]*)$`),
   }),
   regexDetector({
     rule: 'secret.slack_token',
@@ -204,6 +243,7 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     label: 'slack_token',
     re: new RegExp(`${B}xox[baprs]-[A-Za-z0-9-]{10,}`),
     open: new RegExp(`${B}xox[baprs]-[A-Za-z0-9-]*$`),
+    pending: new RegExp(`${B}(?:${P('xox')}|xox[baprs](?:-[A-Za-z0-9-]*)?)$`),
   }),
   regexDetector({
     rule: 'secret.private_key',
@@ -211,6 +251,8 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     label: 'private_key',
     re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/,
     open: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:(?!-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)[\s\S])*$/,
+    // The BEGIN line in progress (after it, `open` holds the block).
+    pending: new RegExp(`(?:-{1,5}|-----${P('BEGIN ')}|-----BEGIN [A-Z0-9 ]*-{0,5})$`),
   }),
   regexDetector({
     rule: 'secret.jwt',
@@ -218,6 +260,7 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     label: 'jwt',
     re: new RegExp(`${B}eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}`),
     open: new RegExp(`${B}eyJ[A-Za-z0-9_.-]*$`),
+    pending: new RegExp(`${B}(?:ey?|eyJ[A-Za-z0-9_.-]*)$`),
   }),
   regexDetector({
     rule: 'secret.generic_credential',
@@ -227,6 +270,11 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     re: /(?<![A-Za-z0-9])["']?(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?\s{0,3}[:=]\s{0,3}(["'])([^"'\s]{6,200})\1/i,
     group: 2,
     open: /(?<![A-Za-z0-9])["']?(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?\s{0,3}[:=]\s{0,3}["'][^"'\s]{0,200}$/i,
+    // A quote, a keyword in progress, or a whole keyword up to an unfinished value.
+    pending: new RegExp(
+      `(?<![A-Za-z0-9])(?:["']|["']?(?:${CREDENTIAL_WORDS.map(P).join('|')})|["']?${CREDENTIAL_KEYWORD}["']?\\s{0,3}(?:[:=]\\s{0,3}(?:["'][^"'\\s]{0,200})?)?)$`,
+      'i',
+    ),
   }),
 ];
 
@@ -238,6 +286,7 @@ export const PII_DETECTORS: readonly Detector[] = [
     re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/,
     // Local parts are at most 64 characters, so a longer run without '@' is never held.
     open: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}(?:@[A-Za-z0-9.-]*)?$/,
+    pending: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}(?:@[A-Za-z0-9.-]*)?$/,
   }),
   regexDetector({
     rule: 'pii.payment_card',
@@ -245,6 +294,7 @@ export const PII_DETECTORS: readonly Detector[] = [
     label: 'payment_card',
     re: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/,
     validate: (m) => cardValid(m[0]),
+    pending: /(?<![\d-])\d(?:[ -]?\d){0,18}[ -]?$/,
   }),
   regexDetector({
     rule: 'pii.iban',
@@ -252,6 +302,7 @@ export const PII_DETECTORS: readonly Detector[] = [
     label: 'iban',
     re: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/,
     validate: (m) => ibanValid(m[0]),
+    pending: /(?<![A-Za-z0-9])[A-Z](?:[A-Z](?:\d(?:\d(?: ?[A-Z0-9]){0,30} ?)?)?)?$/,
   }),
   regexDetector({
     rule: 'pii.us_ssn',
@@ -259,6 +310,7 @@ export const PII_DETECTORS: readonly Detector[] = [
     label: 'us_ssn',
     re: /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])/,
     validate: (m) => ssnValid(m[1], m[2], m[3]),
+    pending: /(?<![\d-])(?:\d{1,3}|\d{3}-(?:\d{1,2}|\d{2}-\d{0,4})?)$/,
   }),
   regexDetector({
     rule: 'pii.phone',
@@ -270,6 +322,7 @@ export const PII_DETECTORS: readonly Detector[] = [
       const n = m[0].replace(/\D/g, '').length;
       return n >= 10 && n <= 15;
     },
+    pending: /(?<![\w+])[+(\d][\d ().-]*$/,
   }),
 ];
 

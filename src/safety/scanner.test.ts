@@ -52,6 +52,40 @@ const FRAGMENTS = [
   'ipsum',
   '12',
   '-',
+  // Prefixes of matches, so that deltas end inside them.
+  'sk-',
+  'sk-ant-',
+  'sk-ant-api03-',
+  'sk-ant-admin01-',
+  'AK',
+  'ASIA',
+  'gh',
+  'ghp_',
+  'github_pat_',
+  `github_pat_${'Z9_'.repeat(22)}`,
+  'xox',
+  'xoxb-1234567890-abc',
+  'sk_live_',
+  `sk_live_${'Q1w2'.repeat(6)}`,
+  '-----BEG',
+  '-----BEGIN RSA ',
+  'PRIVATE KEY-----',
+  'e',
+  'ey',
+  'eyJ',
+  'pass',
+  "'",
+  'api-key',
+  ': ',
+  'Client_Secret',
+  '(415) ',
+  '555-',
+  '+1 ',
+  'GB',
+  '82 ',
+  '4111',
+  ' 1111',
+  '219-',
 ];
 
 const textArb = fc
@@ -148,6 +182,48 @@ describe('TextScanner', () => {
       ),
       { numRuns: 400 },
     );
+  });
+
+  test('property: mixed actions (secrets redacted, PII flagged): same text and findings for any split', () => {
+    const mixed: ScanRule[] = [
+      ...SECRET_DETECTORS.map((detector) => ({ detector, action: 'redact' as const })),
+      ...PII_DETECTORS.map((detector) => ({ detector, action: 'flag' as const })),
+    ];
+    const key = (f: { rule: string; action: string }) => `${f.rule}/${f.action}`;
+    fc.assert(
+      fc.property(
+        textArb.chain((text) => fc.tuple(fc.constant(text), splitArb(text))),
+        ([text, parts]) => {
+          const whole = scanText(text, mixed);
+          const s = new TextScanner(mixed);
+          let out = '';
+          for (const p of parts) out += s.push(p);
+          out += s.flush();
+          assert.equal(out, whole.text);
+          // Flag findings come from their own scanner: the same ones, interleaved by release time.
+          assert.deepEqual(s.findings.map(key).sort(), whole.findings.map(key).sort());
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  test('prose is released as it arrives: nothing held unless it could start a match', () => {
+    const mixed: ScanRule[] = [
+      ...SECRET_DETECTORS.map((detector) => ({ detector, action: 'redact' as const })),
+      ...PII_DETECTORS.map((detector) => ({ detector, action: 'flag' as const })),
+    ];
+    const s = new TextScanner(mixed, { holdBack: 64 });
+    for (const delta of ['Hello', ',', ' world', '! The answer', ' is below.', '\n\n', 'Done']) {
+      assert.equal(s.push(delta), delta);
+      assert.equal(s.held, 0);
+    }
+    // A delta ending in something that could begin a key is held from there, and only from there.
+    assert.equal(s.push(' use sk-an'), ' use ');
+    assert.equal(s.held, 'sk-an'.length);
+    assert.equal(s.push('d more'), 'sk-and more');
+    assert.equal(s.push(' AKIA'), ' ');
+    assert.equal(s.push(`${AWS.slice(4)} ok`), '[REDACTED:aws_access_key] ok');
   });
 
   test('property: block mode stops at the same place for any split', () => {

@@ -4,10 +4,18 @@
  *
  * Contract:
  * - `push(delta)` appends text and returns the part that is now safe to
- *   release (redacted where a `redact` rule matched). At most `holdBack`
- *   characters are held back, more only while a detector reports an
- *   incomplete match that could still grow (a private key block before its
- *   END line, an API key longer than the window), capped at `maxHold`.
+ *   release (redacted where a `redact` rule matched). Only text that could
+ *   still become part of a `redact` or `block` match is held back: each
+ *   detector's `pending` says where the end of the text might be the start of
+ *   a match (`sk-a`, `AKIA…`, `-----BEG`, a digit run), so prose is released
+ *   at once. Detectors without `pending` (the system-prompt leak detector)
+ *   hold a fixed window of `holdBack` characters instead. An incomplete match
+ *   that can grow (a private key block before its END line) is held until it
+ *   completes, capped at `maxHold`.
+ * - `flag` rules never hold text back: they only record findings, so they run
+ *   on a second scanner over the same text whose output is discarded. Their
+ *   findings are the same for any split; their position in `findings`
+ *   relative to redact findings follows when the text was released.
  * - `flush()` releases the rest (the end of a text block or stream).
  * - `findings` lists every match released so far; `blocked` is set when a
  *   `block` rule matched: the text before the match is released, the rest
@@ -15,9 +23,11 @@
  *
  * Why the result does not depend on how the text was split: text is released
  * only up to a cut `c` such that (1) no candidate of any detector, valid or
- * not, starts before `c` and ends after it, (2) no possibly-incomplete match
- * (`Detector.open`) starts before `c`, and (3) at least `holdBack` characters
- * follow `c`, more than any bounded match is long. Every match that starts
+ * not, starts before `c` and ends after it (or ends at the end of the text,
+ * where it could still grow), (2) no possibly-incomplete match
+ * (`Detector.open`) or possible match prefix (`Detector.pending`) starts
+ * before `c`, and (3) for detectors without `pending`, at least `holdBack`
+ * characters follow `c`, more than any bounded match is long. Every match that starts
  * before `c` is therefore complete and the same as in the whole text, and each
  * detector's left-to-right search restarts at `c` exactly where it would be in
  * the whole text. A fast-check property test (`scanner.test.ts`) checks this
@@ -44,7 +54,7 @@ export interface Finding {
 }
 
 export interface ScannerOptions {
-  /** Characters held back behind the newest text (default 64). */
+  /** Characters held back behind the newest text for detectors without `pending` (default 64). */
   holdBack?: number;
   /** Most characters ever held while an incomplete match is open (default 16384). */
   maxHold?: number;
@@ -60,21 +70,28 @@ interface Hit extends Candidate {
 export class TextScanner {
   readonly findings: Finding[] = [];
   blocked: Finding | undefined;
+  /** Rules that change or stop the text (redact, block); all rules for the flag scanner. */
   readonly #rules: readonly ScanRule[];
+  /** The scanner of the flag rules (text never held for them; only its findings are used). */
+  readonly #flags: TextScanner | undefined;
   readonly #holdBack: number;
   readonly #maxHold: number;
+  /** Findings of the flag scanner already copied into `findings`. */
+  #flagsSeen = 0;
   /** Original text not yet released. */
   #buf = '';
   /** The last released original characters (look-behind context). */
   #ctx = '';
 
-  constructor(rules: readonly ScanRule[], options: ScannerOptions = {}) {
-    this.#rules = rules;
+  constructor(rules: readonly ScanRule[], options: ScannerOptions = {}, flagsOnly = false) {
+    const flags = flagsOnly ? [] : rules.filter((r) => r.action === 'flag');
+    this.#rules = flagsOnly ? rules : rules.filter((r) => r.action !== 'flag');
+    this.#flags = flags.length > 0 ? new TextScanner(flags, options, true) : undefined;
     this.#holdBack = options.holdBack ?? 64;
     this.#maxHold = Math.max(this.#holdBack, options.maxHold ?? 16_384);
   }
 
-  /** Characters currently held back. */
+  /** Characters currently held back from the output. */
   get held(): number {
     return this.#buf.length;
   }
@@ -82,12 +99,29 @@ export class TextScanner {
   push(delta: string): string {
     if (this.blocked) return '';
     this.#buf += delta;
-    return this.#release(false);
+    const out = this.#release(false);
+    if (this.#flags && !this.blocked) {
+      this.#flags.push(delta);
+      this.#takeFlags();
+    }
+    return out;
   }
 
   flush(): string {
     if (this.blocked) return '';
-    return this.#release(true);
+    const out = this.#release(true);
+    if (this.#flags && !this.blocked) {
+      this.#flags.flush();
+      this.#takeFlags();
+    }
+    return out;
+  }
+
+  /** Copies the flag scanner's new findings into `findings`. */
+  #takeFlags(): void {
+    const all = this.#flags!.findings;
+    for (let i = this.#flagsSeen; i < all.length; i++) this.findings.push(all[i]);
+    this.#flagsSeen = all.length;
   }
 
   #release(final: boolean): string {
@@ -95,12 +129,20 @@ export class TextScanner {
     const text = this.#ctx + this.#buf;
     const end = text.length;
     if (end === from) return '';
-    let cut = final ? end : Math.max(from, end - this.#holdBack);
+    let cut = end;
     const hits: Hit[] = [];
     for (const rule of this.#rules) {
-      for (const c of rule.detector.find(text, from)) hits.push({ ...c, rule });
-      if (!final && rule.detector.open) {
-        const o = rule.detector.open(text, from);
+      const d = rule.detector;
+      for (const c of d.find(text, from)) hits.push({ ...c, rule });
+      if (final) continue;
+      if (d.pending) {
+        const p = d.pending(text, from);
+        if (p >= 0 && p < cut) cut = p;
+      } else {
+        cut = Math.min(cut, Math.max(from, end - this.#holdBack));
+      }
+      if (d.open) {
+        const o = d.open(text, from);
         if (o >= 0 && o < cut) cut = o;
       }
     }
