@@ -18,7 +18,7 @@ export const BENCH_CLIENT_KEY = 'gk-bench-client-0001';
 /** Sent upstream by the proxies; the simulator accepts any non-empty key. */
 export const BENCH_UPSTREAM_KEY = 'sk-ant-api03-bench-upstream-key-not-a-real-key';
 
-export const TARGETS = ['direct', 'nginx', 'portkey', 'gantry-min', 'gantry-full'] as const;
+export const TARGETS = ['direct', 'nginx', 'node-floor', 'portkey', 'gantry-min', 'gantry-full'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface RunningTarget {
@@ -136,6 +136,24 @@ http {
       headers: { ...API_HEADERS, 'x-api-key': BENCH_UPSTREAM_KEY },
       proc,
       version: nginxVersion(),
+      stop: () => proc.stop(),
+    };
+  }
+
+  if (name === 'node-floor') {
+    const proc = spawnProc({
+      name,
+      cmd: node,
+      args: [join(BENCH, 'lib/node-proxy.ts'), String(port), ctx.simUrl],
+      cpus: ctx.cpus,
+    });
+    await waitForHttp(`${url}/v1/models`, proc);
+    return {
+      name,
+      url,
+      headers: { ...API_HEADERS, 'x-api-key': BENCH_UPSTREAM_KEY },
+      proc,
+      version: `node ${process.version} node:http + undici`,
       stop: () => proc.stop(),
     };
   }

@@ -101,6 +101,17 @@ const HEADER_NAME: Record<Dimension, string> = {
   input_tpm: 'input-tokens',
   output_tpm: 'output-tokens',
 };
+/** The three header names of each dimension, made once. */
+const HEADER_NAMES = Object.fromEntries(
+  Object.entries(HEADER_NAME).map(([dim, name]) => [
+    dim,
+    {
+      limit: `gantry-ratelimit-${name}-limit`,
+      remaining: `gantry-ratelimit-${name}-remaining`,
+      reset: `gantry-ratelimit-${name}-reset`,
+    },
+  ]),
+) as Record<Dimension, { limit: string; remaining: string; reset: string }>;
 const DIM_FIELD = { rpm: 'rpm', input_tpm: 'inputTpm', output_tpm: 'outputTpm' } as const;
 const DIM_WORDS: Record<Dimension, string> = {
   rpm: 'requests',
@@ -459,12 +470,10 @@ export function rateHeaders(
   });
   for (const [dim, i] of best) {
     const b = buckets[i];
-    const name = HEADER_NAME[dim];
-    out[`gantry-ratelimit-${name}-limit`] = String(b.capacity);
-    out[`gantry-ratelimit-${name}-remaining`] = String(Math.max(0, Math.floor(levels[i])));
-    out[`gantry-ratelimit-${name}-reset`] = isoSecond(
-      Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000),
-    );
+    const names = HEADER_NAMES[dim];
+    out[names.limit] = String(b.capacity);
+    out[names.remaining] = String(Math.max(0, Math.floor(levels[i])));
+    out[names.reset] = isoSecond(Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000));
   }
   return out;
 }

@@ -51,6 +51,12 @@ export interface ExchangeResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: Buffer | AsyncIterable<Buffer>;
+  /**
+   * `body` parsed as JSON, when a stage already parsed it (the upstream stage
+   * does, to read usage), so later stages do not parse it again. A stage that
+   * replaces `body` deletes it.
+   */
+  json?: unknown;
 }
 
 /** How the exchange ended, from the client's point of view. */

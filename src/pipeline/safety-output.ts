@@ -75,13 +75,19 @@ export function safetyOutput(ctx: StageContext): Stage {
       if (!contentType.includes('json')) return setHeader(ex);
 
       const buf = Buffer.isBuffer(res.body) ? res.body : await readAll(res.body);
-      res.body = buf;
       let message: { type?: unknown; content?: unknown };
-      try {
-        message = JSON.parse(buf.toString('utf8'));
-      } catch {
-        return setHeader(ex);
+      if (res.body === buf && res.json !== undefined) {
+        message = res.json as typeof message; // parsed once by the upstream stage
+      } else {
+        res.body = buf;
+        delete res.json;
+        try {
+          message = JSON.parse(buf.toString('utf8'));
+        } catch {
+          return setHeader(ex);
+        }
       }
+      if (message === null || typeof message !== 'object') return setHeader(ex);
       if (message.type !== 'message' || !Array.isArray(message.content)) return setHeader(ex);
 
       let changed = false;
@@ -131,6 +137,7 @@ export function safetyOutput(ctx: StageContext): Stage {
       } else if (changed) {
         res.body = Buffer.from(JSON.stringify(message));
         res.headers['content-length'] = String(res.body.length);
+        delete res.json;
       }
       setHeader(ex);
     },

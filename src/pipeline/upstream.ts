@@ -492,8 +492,11 @@ async function respond(
       results.write(buf);
       results.end();
     }
-    if (contentType.includes('json')) readMessage(ex, buf);
-    ex.response = { status: res.statusCode, headers, body: buf };
+    const json = contentType.includes('json') ? readMessage(ex, buf) : undefined;
+    ex.response =
+      json === undefined
+        ? { status: res.statusCode, headers, body: buf }
+        : { status: res.statusCode, headers, body: buf, json };
     return;
   }
   ex.response = {
@@ -503,15 +506,17 @@ async function respond(
   };
 }
 
-/** Usage and identity of a non-streaming Message, for the ledger and the log line. */
-function readMessage(ex: Exchange, buf: Buffer): void {
-  if (ex.route.kind !== 'messages') return;
+/** Usage and identity of a non-streaming Message, for the ledger and the log line; returns the parsed body. */
+function readMessage(ex: Exchange, buf: Buffer): unknown {
+  if (ex.route.kind !== 'messages') return undefined;
   try {
     const message = JSON.parse(buf.toString('utf8'));
     ex.usage = usageFromMessage(message);
     ex.message = { id: message?.id, model: message?.model, stopReason: message?.stop_reason ?? undefined };
+    return message;
   } catch {
     // Not a Message: nothing to account.
+    return undefined;
   }
 }
 

@@ -107,11 +107,13 @@ export class TextScanner {
     return out;
   }
 
-  flush(): string {
+  /** Releases the rest (after appending `last`, the final piece of text, if given). */
+  flush(last = ''): string {
     if (this.blocked) return '';
+    this.#buf += last;
     const out = this.#release(true);
     if (this.#flags && !this.blocked) {
-      this.#flags.flush();
+      this.#flags.flush(last);
       this.#takeFlags();
     }
     return out;
@@ -200,8 +202,8 @@ export function scanText(
   text: string,
   rules: readonly ScanRule[],
 ): { text: string; findings: Finding[]; blocked: Finding | undefined } {
+  // One final pass: nothing can follow, so no detector needs to say where a match may be starting.
   const s = new TextScanner(rules);
-  const head = s.push(text);
-  const tail = s.flush();
-  return { text: head + tail, findings: s.findings, blocked: s.blocked };
+  const out = s.flush(text);
+  return { text: out, findings: s.findings, blocked: s.blocked };
 }
