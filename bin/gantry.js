@@ -3,6 +3,9 @@
 // compiled `dist/` in a published package (Node will not strip types under
 // node_modules).
 import { existsSync } from 'node:fs';
+import { tuneV8 } from './tune.js';
+
+tuneV8();
 
 const fromSource = new URL('../src/cli/main.ts', import.meta.url);
 const entry = existsSync(fromSource) ? fromSource : new URL('../dist/cli/main.js', import.meta.url);

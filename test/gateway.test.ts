@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,6 +296,48 @@ describe('local mode (no clients configured)', () => {
     } finally {
       await local.gateway.close();
     }
+  });
+});
+
+describe('V8 settings of `gantry serve` (bin/tune.js)', () => {
+  const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const minimal = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gantry-tune-'));
+    const config = join(dir, 'gantry.yaml');
+    writeFileSync(
+      config,
+      `server:\n  port: 0\nupstream:\n  base_url: ${sim.url}\nlogging:\n  level: warn\nstorage:\n  ledger: off\n`,
+    );
+    return config;
+  };
+
+  test('serve re-executes itself once, same PID, with 16 MiB semi-spaces', {
+    skip: process.platform !== 'linux' || typeof process.execve !== 'function',
+  }, async (t) => {
+    const serve = await spawnServe(minimal(), { ANTHROPIC_API_KEY: UPSTREAM_KEY }, t);
+    assert.ok(
+      cmdline(serve.child.pid!).includes('--max-semi-space-size=16'),
+      cmdline(serve.child.pid!).join(' '),
+    );
+    const res = await fetch(`${serve.url}/livez`);
+    assert.equal(res.status, 200);
+  });
+
+  test('GANTRY_V8_DEFAULTS=1 or an explicit --max-semi-space-size leaves V8 as given', {
+    skip: process.platform !== 'linux',
+  }, async (t) => {
+    const plain = await spawnServe(
+      minimal(),
+      { ANTHROPIC_API_KEY: UPSTREAM_KEY, GANTRY_V8_DEFAULTS: '1' },
+      t,
+    );
+    assert.ok(!cmdline(plain.child.pid!).some((a) => a.startsWith('--max-semi-space-size')));
+    const own = await spawnServe(
+      minimal(),
+      { ANTHROPIC_API_KEY: UPSTREAM_KEY, NODE_OPTIONS: '--max-semi-space-size=4' },
+      t,
+    );
+    assert.ok(!cmdline(own.child.pid!).some((a) => a.startsWith('--max-semi-space-size')));
   });
 });
 
