@@ -10,7 +10,11 @@
  *   5. after they closed and a forced GC.
  *
  *   node --expose-gc bench/memory.ts [--target gantry-full|gantry-min] [--streams 2000]
- *                                    [--seconds 10] [--connections 64]
+ *                                    [--seconds 10] [--connections 64] [--snapshot FILE]
+ *
+ * `--snapshot FILE` writes a V8 heap snapshot while the streams are open
+ * (load it in Chrome DevTools → Memory, or summarise it with
+ * `node bench/lib/heap-summary.ts FILE`).
  *
  * RSS includes what V8 keeps reserved after a burst (heap it grew and has not
  * returned) and native memory (sockets, SQLite, the allocator); the
@@ -20,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/server.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
@@ -33,6 +37,7 @@ const { values: o } = parseArgs({
     streams: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
+    snapshot: { type: 'string' },
   },
 });
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -161,6 +166,10 @@ async function main(): Promise<void> {
     snapshot(`${hold.held} streams open`);
     await forceGc();
     snapshot(`${hold.held} streams open, GC`);
+    if (o.snapshot) {
+      writeHeapSnapshot(o.snapshot);
+      process.stdout.write(`heap snapshot: ${o.snapshot}\n`);
+    }
     const perStream = (process.memoryUsage().rss - before) / Math.max(1, hold.held);
     process.stdout.write(`≈ ${(perStream / 1024).toFixed(1)} KiB of RSS per open stream (after GC)\n`);
     hold.stop();

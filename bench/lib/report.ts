@@ -60,6 +60,8 @@ interface Check {
   target: string;
   measured: string;
   verdict: Verdict;
+  /** The same measure for `node-floor` (node:http + undici, no policy) in this run: what Node itself costs. */
+  floor?: string;
 }
 
 /** The targets of issue 8, evaluated on this run. */
@@ -67,6 +69,7 @@ export function checks(run: RunResult): Check[] {
   const get = (n: string) => run.targets.find((t) => t.name === n && !t.skipped && !t.error);
   const full = get('gantry-full');
   const pk = get('portkey');
+  const nf = get('node-floor');
   const out: Check[] = [];
   const v = (ok: boolean | undefined, overloaded: string[] = []): Verdict =>
     ok === undefined ? 'not measured' : overloaded.length ? 'not measurable' : ok ? 'met' : 'NOT met';
@@ -80,6 +83,7 @@ export function checks(run: RunResult): Check[] {
     target: `gantry-full added latency at ${topRate} req/s: p50 ≤ 0.3 ms, p99 ≤ 1 ms`,
     measured: a ? `p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms${why(ovA)}` : 'n/a',
     verdict: v(a ? a.p50 <= 0.3 && a.p99 <= 1 : undefined, ovA),
+    floor: floorOf(addedAt(run, 'node-floor', topRate), (x) => `p50 ${f(x.p50)} ms, p99 ${f(x.p99)} ms`),
   });
 
   const ft = full?.closed?.load.throughput;
@@ -91,6 +95,9 @@ export function checks(run: RunResult): Check[] {
         ? `${ft.toFixed(0)} vs ${pt.toFixed(0)} req/s (${ratio(ft, pt)})`
         : 'n/a',
     verdict: v(ft !== undefined && pt !== undefined && pt > 0 ? ft >= 3 * pt : undefined),
+    floor: floorOf(nf?.closed?.load.throughput, (x) =>
+      pt !== undefined ? `${x.toFixed(0)} req/s (${ratio(x, pt)} Portkey)` : `${x.toFixed(0)} req/s`,
+    ),
   });
 
   const am = addedAt(run, 'gantry-min', topRate);
@@ -101,6 +108,9 @@ export function checks(run: RunResult): Check[] {
     measured: am && an ? `${f(am.p50)} vs ${f(an.p50)} ms (${ratio(am.p50, an.p50)})${why(ovM)}` : 'n/a',
     // A negative or zero nginx overhead (noise) makes the ratio meaningless: compare with a 0.05 ms floor.
     verdict: v(am && an ? am.p50 <= 1.5 * Math.max(an.p50, 0.05) : undefined, ovM),
+    floor: floorOf(addedAt(run, 'node-floor', topRate), (x) =>
+      an ? `${f(x.p50)} ms (${ratio(x.p50, an.p50)})` : `${f(x.p50)} ms`,
+    ),
   });
 
   const tt = addedTtft(run, 'gantry-full');
@@ -115,6 +125,7 @@ export function checks(run: RunResult): Check[] {
     target: 'streaming: added time to first token ≤ 1 ms p99 (gantry-full)',
     measured: tt ? `p50 ${f(tt.p50)} ms, p99 ${f(tt.p99)} ms${why(ovT)}` : 'n/a',
     verdict: v(tt ? tt.p99 <= 1 : undefined, ovT),
+    floor: floorOf(addedTtft(run, 'node-floor'), (x) => `p50 ${f(x.p50)} ms, p99 ${f(x.p99)} ms`),
   });
 
   const g = full?.stream?.load.gaps;
@@ -139,6 +150,7 @@ export function checks(run: RunResult): Check[] {
     target: `RSS ≤ 150 MB with ${run.settings.holdStreams} open streams (gantry-full)`,
     measured: h ? `${mib(h.rssBytes)} MiB with ${h.held} of ${h.requested} streams open` : 'n/a',
     verdict: v(h ? h.held === h.requested && h.rssBytes <= 150 * 1e6 : undefined),
+    floor: floorOf(nf?.hold, (x) => `${mib(x.rssBytes)} MiB with ${x.held} open`),
   });
 
   const s = full?.soak;
@@ -158,6 +170,10 @@ export function checks(run: RunResult): Check[] {
     ),
   });
   return out;
+}
+
+function floorOf<T>(x: T | undefined, show: (x: T) => string): string {
+  return x === undefined ? 'n/a' : show(x);
 }
 
 function row(cells: Array<string | number>): string {
@@ -228,10 +244,14 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
     );
     L.push('');
   }
-  L.push('| target | measured | verdict |');
-  L.push('|---|---|---|');
+  L.push(
+    '`node-floor` is a 40-line proxy (node:http in front of an undici Pool, [bench/lib/node-proxy.ts](bench/lib/node-proxy.ts)): no authentication, no parsing, no policy. Its column shows what Node itself costs on this machine for the same measure; where it misses a target too, no gateway built on node:http and undici meets it on this machine.',
+  );
+  L.push('');
+  L.push('| target | measured | verdict | Node floor (node-floor, same run) |');
+  L.push('|---|---|---|---|');
   for (const c of checks(run))
-    L.push(row([c.target, c.measured, c.verdict === 'met' ? 'met' : `**${c.verdict}**`]));
+    L.push(row([c.target, c.measured, c.verdict === 'met' ? 'met' : `**${c.verdict}**`, c.floor ?? 'n/a']));
   L.push('');
 
   L.push('## Added latency over direct (open loop, non-streaming)');
