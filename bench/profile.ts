@@ -12,12 +12,12 @@
  * https://www.speedscope.app for flame graphs.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CpuProfile, summarize } from './lib/cpuprofile.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
-import { freePort, spawnProc, waitForHttp } from './lib/procs.ts';
+import { freePort, hasCommand, spawnProc, waitForHttp } from './lib/procs.ts';
 import { BENCH, ROOT, startTarget, type TargetName } from './lib/targets.ts';
 
 const { values: o } = parseArgs({
@@ -33,6 +33,10 @@ const { values: o } = parseArgs({
   },
 });
 const top = Number(o.top);
+// The same placement as bench/run.ts: the gateway alone on CPU 0, simulator and load generator on CPU 1.
+const pin = hasCommand('taskset') !== undefined && availableParallelism() >= 2;
+const CPU_TARGET = pin ? '0' : undefined;
+const CPU_REST = pin ? '1' : undefined;
 
 async function main(): Promise<void> {
   if (o.summarize) {
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
     cmd: process.execPath,
     args: [join(ROOT, 'bin/gantry.js'), 'simulate', '--profile', 'perf', '--port', String(port)],
     cwd: ROOT,
+    cpus: CPU_REST,
   });
   const simUrl = `http://127.0.0.1:${port}`;
   try {
@@ -65,6 +70,7 @@ async function main(): Promise<void> {
       tmpDir,
       resultsDir,
       nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+      cpus: CPU_TARGET,
     });
     const mode = o.mode as LoadSpec['mode'];
     const stream = mode === 'stream';
@@ -90,6 +96,7 @@ async function main(): Promise<void> {
       name: 'loadgen',
       cmd: process.execPath,
       args: [join(BENCH, 'lib/loadgen.ts'), JSON.stringify(spec)],
+      cpus: CPU_REST,
     });
     await new Promise((r) => gen.child.once('exit', r));
     const out = gen.output().trim().split('\n').pop() ?? '';

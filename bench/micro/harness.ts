@@ -35,3 +35,27 @@ export function bench(label: string, fn: () => unknown, seconds: number = SECOND
   );
   return perSec;
 }
+
+/** `bench` for asynchronous work: each call is awaited before the next starts. */
+export async function benchAsync(
+  label: string,
+  fn: () => Promise<unknown>,
+  seconds: number = SECONDS,
+): Promise<number> {
+  const warmEnd = performance.now() + seconds * 200;
+  for (let i = 0; i < 5000 && performance.now() < warmEnd; i++) consume(await fn());
+  let ops = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let now = start;
+  while (now < deadline) {
+    for (let i = 0; i < 100; i++) consume(await fn());
+    ops += 100;
+    now = performance.now();
+  }
+  const perSec = ops / ((now - start) / 1000);
+  console.log(
+    `${label.padEnd(52)} ${Math.round(perSec).toLocaleString('en').padStart(13)} ops/s ${(1e9 / perSec).toFixed(0).padStart(8)} ns/op`,
+  );
+  return perSec;
+}

@@ -184,27 +184,44 @@ describe('TextScanner', () => {
     );
   });
 
-  test('property: mixed actions (secrets redacted, PII flagged): same text and findings for any split', () => {
-    const mixed: ScanRule[] = [
-      ...SECRET_DETECTORS.map((detector) => ({ detector, action: 'redact' as const })),
+  test('property: mixed actions (secrets redacted or blocking, PII flagged): same text, block and findings for any split', () => {
+    const mixedWith = (secrets: 'redact' | 'block'): ScanRule[] => [
+      ...SECRET_DETECTORS.map((detector) => ({ detector, action: secrets })),
       ...PII_DETECTORS.map((detector) => ({ detector, action: 'flag' as const })),
     ];
     const key = (f: { rule: string; action: string }) => `${f.rule}/${f.action}`;
     fc.assert(
       fc.property(
-        textArb.chain((text) => fc.tuple(fc.constant(text), splitArb(text))),
-        ([text, parts]) => {
+        textArb.chain((text) =>
+          fc.tuple(fc.constant(text), splitArb(text), fc.constantFrom('redact' as const, 'block' as const)),
+        ),
+        ([text, parts, secrets]) => {
+          const mixed = mixedWith(secrets);
           const whole = scanText(text, mixed);
           const s = new TextScanner(mixed);
           let out = '';
           for (const p of parts) out += s.push(p);
           out += s.flush();
           assert.equal(out, whole.text);
+          assert.deepEqual(s.blocked, whole.blocked);
           // Flag findings come from their own scanner: the same ones, interleaved by release time.
           assert.deepEqual(s.findings.map(key).sort(), whole.findings.map(key).sort());
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  test('flag findings stop at a blocking match: text after it is never judged', () => {
+    const mixed: ScanRule[] = [
+      ...SECRET_DETECTORS.map((detector) => ({ detector, action: 'block' as const })),
+      ...PII_DETECTORS.map((detector) => ({ detector, action: 'flag' as const })),
+    ];
+    const r = scanText(`mail jane.doe@example.com then ${AWS} then bob@example.org`, mixed);
+    assert.equal(r.text, 'mail jane.doe@example.com then ');
+    assert.deepEqual(
+      r.findings.map((f) => f.rule),
+      ['secret.aws_access_key', 'pii.email'],
     );
   });
 

@@ -13,9 +13,10 @@
  *   that can grow (a private key block before its END line) is held until it
  *   completes, capped at `maxHold`.
  * - `flag` rules never hold text back: they only record findings, so they run
- *   on a second scanner over the same text whose output is discarded. Their
- *   findings are the same for any split; their position in `findings`
- *   relative to redact findings follows when the text was released.
+ *   on a second scanner, fed the original text this one releases (up to a
+ *   blocking match), whose output is discarded. Their findings are the same
+ *   for any split; their position in `findings` relative to redact findings
+ *   follows when the text was released.
  * - `flush()` releases the rest (the end of a text block or stream).
  * - `findings` lists every match released so far; `blocked` is set when a
  *   `block` rule matched: the text before the match is released, the rest
@@ -78,6 +79,8 @@ export class TextScanner {
   readonly #maxHold: number;
   /** Findings of the flag scanner already copied into `findings`. */
   #flagsSeen = 0;
+  /** Original text released since the flag scanner was last fed. */
+  #judged = '';
   /** Original text not yet released. */
   #buf = '';
   /** The last released original characters (look-behind context). */
@@ -100,10 +103,7 @@ export class TextScanner {
     if (this.blocked) return '';
     this.#buf += delta;
     const out = this.#release(false);
-    if (this.#flags && !this.blocked) {
-      this.#flags.push(delta);
-      this.#takeFlags();
-    }
+    this.#feedFlags(false);
     return out;
   }
 
@@ -112,18 +112,24 @@ export class TextScanner {
     if (this.blocked) return '';
     this.#buf += last;
     const out = this.#release(true);
-    if (this.#flags && !this.blocked) {
-      this.#flags.flush(last);
-      this.#takeFlags();
-    }
+    this.#feedFlags(true);
     return out;
   }
 
-  /** Copies the flag scanner's new findings into `findings`. */
-  #takeFlags(): void {
-    const all = this.#flags!.findings;
-    for (let i = this.#flagsSeen; i < all.length; i++) this.findings.push(all[i]);
-    this.#flagsSeen = all.length;
+  /**
+   * Gives the flag scanner the original text this scanner released (up to a
+   * blocking match: text after it is never judged), and copies its new
+   * findings into `findings`.
+   */
+  #feedFlags(final: boolean): void {
+    const flags = this.#flags;
+    if (!flags) return;
+    const text = this.#judged;
+    this.#judged = '';
+    if (final || this.blocked) flags.flush(text);
+    else if (text) flags.push(text);
+    for (let i = this.#flagsSeen; i < flags.findings.length; i++) this.findings.push(flags.findings[i]);
+    this.#flagsSeen = flags.findings.length;
   }
 
   #release(final: boolean): string {
@@ -174,6 +180,7 @@ export class TextScanner {
       const finding = { rule: h.rule.detector.rule, action: h.rule.action };
       if (h.rule.action === 'block') {
         out += text.slice(pos, h.start);
+        if (this.#flags) this.#judged += text.slice(from, h.start);
         this.findings.push(finding);
         this.blocked = finding;
         this.#buf = '';
@@ -188,6 +195,7 @@ export class TextScanner {
       }
     }
     out += text.slice(pos, cut);
+    if (this.#flags) this.#judged += text.slice(from, cut);
     this.#ctx = text.slice(Math.max(0, cut - CONTEXT), cut);
     this.#buf = text.slice(cut);
     return out;
