@@ -24,6 +24,10 @@ import {
   type UpstreamKeyEvent,
 } from './events.ts';
 import { METRICS, type MetricDef, type MetricName } from './metric-names.ts';
+import { FastCounter, FastHistogram } from './series.ts';
+
+/** Joins label values into a series key (no label value contains U+0000). */
+const K = '\u0000';
 
 export interface MetricsLabelOptions {
   /** `top`: the top `topCustomers` by spend; `list`: only `customers`; `off`: no customer label value. */
@@ -176,7 +180,30 @@ export class GantryMetrics {
             : new Histogram({ ...common, buckets: BUCKETS[def.name as MetricName] ?? [] });
       this.#m.set(def.name, metric);
     }
+    const h = (name: MetricName) => new FastHistogram(this.histogram(name), BUCKETS[name] ?? []);
+    this.#fast = {
+      requests: new FastCounter(this.counter('gantry_requests_total')),
+      decisions: new FastCounter(this.counter('gantry_decisions_total')),
+      cost: new FastCounter(this.counter('gantry_cost_usd_total')),
+      overhead: h('gantry_overhead_seconds'),
+      duration: h('gen_ai_client_operation_duration_seconds'),
+      ttft: h('gen_ai_server_time_to_first_token_seconds'),
+      tokens: h('gen_ai_client_token_usage'),
+      tpot: h('gen_ai_server_time_per_output_token_seconds'),
+    };
   }
+
+  /** The per-request series, updated without prom-client's label hashing (series.ts). */
+  readonly #fast: {
+    requests: FastCounter;
+    decisions: FastCounter;
+    cost: FastCounter;
+    overhead: FastHistogram;
+    duration: FastHistogram;
+    ttft: FastHistogram;
+    tokens: FastHistogram;
+    tpot: FastHistogram;
+  };
 
   counter(name: MetricName): Counter<string> {
     return this.#m.get(name) as Counter<string>;
@@ -205,14 +232,17 @@ export class GantryMetrics {
     const status = statusOf(ex);
     const statusLabel = status !== undefined && status >= 100 && status <= 599 ? String(status) : '';
     const errorType = errorTypeLabel(ex);
-    this.counter('gantry_requests_total').inc({
+    const route = ex.route.kind;
+    const sc = statusClass(ex);
+    const fast = this.#fast;
+    fast.requests.inc(`${client}${K}${model}${K}${route}${K}${statusLabel}${K}${sc}${K}${errorType}`, () => ({
       client,
       model,
-      route: ex.route.kind,
+      route,
       status: statusLabel,
-      status_class: statusClass(ex),
+      status_class: sc,
       error_type: errorType,
-    });
+    }));
     if (status === 401 || status === 403) {
       const source = ex.error ? 'gateway' : 'upstream';
       this.counter('gantry_auth_failures_total').inc({ source, status: String(status) });
@@ -223,11 +253,11 @@ export class GantryMetrics {
     if (finished !== undefined) {
       const upstreamMs = u.sentAt !== undefined && u.endedAt !== undefined ? u.endedAt - u.sentAt : 0;
       const overhead = Math.max(0, finished - upstreamMs) / 1000;
-      this.histogram('gantry_overhead_seconds').observe({ route: ex.route.kind }, overhead);
+      fast.overhead.observe(route, () => ({ route }), overhead);
     }
 
     for (const d of ex.decisions) {
-      this.counter('gantry_decisions_total').inc({ stage: d.stage, action: d.action });
+      fast.decisions.inc(`${d.stage}${K}${d.action}`, () => ({ stage: d.stage, action: d.action }));
       switch (d.action) {
         case 'retried':
           this.counter('gantry_retries_total').inc({ client, model });
@@ -253,43 +283,48 @@ export class GantryMetrics {
     const micros = ex.cost?.micros ?? 0;
     const customer = this.customers.label(ex.customer, micros);
     if (ex.cost && micros > 0) {
-      this.counter('gantry_cost_usd_total').inc({ client, customer, model }, micros / 1e6);
+      fast.cost.inc(
+        `${client}${K}${customer}${K}${model}`,
+        () => ({ client, customer, model }),
+        micros / 1e6,
+      );
     }
 
-    if (ex.route.kind !== 'messages') return;
-    const genai = {
+    if (route !== 'messages') return;
+    const genai = () => ({
       gen_ai_system: 'anthropic',
       gen_ai_operation_name: 'chat',
       gen_ai_request_model: model,
       client,
-    };
+    });
+    const series = `${client}${K}${model}`;
     if (finished !== undefined) {
-      this.histogram('gen_ai_client_operation_duration_seconds').observe(
-        { ...genai, gen_ai_response_model: ex.cost?.model ?? model, error_type: errorType },
+      const responseModel = ex.cost?.model ?? model;
+      fast.duration.observe(
+        `${series}${K}${responseModel}${K}${errorType}`,
+        () => ({ ...genai(), gen_ai_response_model: responseModel, error_type: errorType }),
         finished / 1000,
       );
     }
     const ttft = u.sentAt !== undefined && u.firstByteAt !== undefined ? u.firstByteAt - u.sentAt : undefined;
     if (ttft !== undefined && status !== undefined && status < 400) {
-      this.histogram('gen_ai_server_time_to_first_token_seconds').observe(genai, ttft / 1000);
+      fast.ttft.observe(series, genai, ttft / 1000);
     }
     if (ex.usage) {
       const usage = ex.usage;
-      const tokens = this.histogram('gen_ai_client_token_usage');
-      tokens.observe({ ...genai, gen_ai_token_type: 'input' }, usage.inputTokens);
-      tokens.observe({ ...genai, gen_ai_token_type: 'output' }, usage.outputTokens);
-      tokens.observe({ ...genai, gen_ai_token_type: 'cache_read' }, usage.cacheReadInputTokens);
-      tokens.observe({ ...genai, gen_ai_token_type: 'cache_creation' }, usage.cacheCreationInputTokens);
+      const tokens = (type: string, n: number) =>
+        fast.tokens.observe(`${series}${K}${type}`, () => ({ ...genai(), gen_ai_token_type: type }), n);
+      tokens('input', usage.inputTokens);
+      tokens('output', usage.outputTokens);
+      tokens('cache_read', usage.cacheReadInputTokens);
+      tokens('cache_creation', usage.cacheCreationInputTokens);
       if (
         usage.outputTokens > 1 &&
         u.firstByteAt !== undefined &&
         u.endedAt !== undefined &&
         u.endedAt > u.firstByteAt
       ) {
-        this.histogram('gen_ai_server_time_per_output_token_seconds').observe(
-          genai,
-          (u.endedAt - u.firstByteAt) / 1000 / (usage.outputTokens - 1),
-        );
+        fast.tpot.observe(series, genai, (u.endedAt - u.firstByteAt) / 1000 / (usage.outputTokens - 1));
       }
     }
   }
