@@ -26,9 +26,6 @@ import {
 import { METRICS, type MetricDef, type MetricName } from './metric-names.ts';
 import { FastCounter, FastHistogram } from './series.ts';
 
-/** Joins label values into a series key (no label value contains U+0000). */
-const K = '\u0000';
-
 export interface MetricsLabelOptions {
   /** `top`: the top `topCustomers` by spend; `list`: only `customers`; `off`: no customer label value. */
   customerLabel: 'top' | 'list' | 'off';
@@ -235,7 +232,7 @@ export class GantryMetrics {
     const route = ex.route.kind;
     const sc = statusClass(ex);
     const fast = this.#fast;
-    fast.requests.inc(`${client}${K}${model}${K}${route}${K}${statusLabel}${K}${sc}${K}${errorType}`, () => ({
+    fast.requests.inc([client, model, route, statusLabel, sc, errorType], () => ({
       client,
       model,
       route,
@@ -253,11 +250,11 @@ export class GantryMetrics {
     if (finished !== undefined) {
       const upstreamMs = u.sentAt !== undefined && u.endedAt !== undefined ? u.endedAt - u.sentAt : 0;
       const overhead = Math.max(0, finished - upstreamMs) / 1000;
-      fast.overhead.observe(route, () => ({ route }), overhead);
+      fast.overhead.observe([route], () => ({ route }), overhead);
     }
 
     for (const d of ex.decisions) {
-      fast.decisions.inc(`${d.stage}${K}${d.action}`, () => ({ stage: d.stage, action: d.action }));
+      fast.decisions.inc([d.stage, d.action], () => ({ stage: d.stage, action: d.action }));
       switch (d.action) {
         case 'retried':
           this.counter('gantry_retries_total').inc({ client, model });
@@ -283,11 +280,7 @@ export class GantryMetrics {
     const micros = ex.cost?.micros ?? 0;
     const customer = this.customers.label(ex.customer, micros);
     if (ex.cost && micros > 0) {
-      fast.cost.inc(
-        `${client}${K}${customer}${K}${model}`,
-        () => ({ client, customer, model }),
-        micros / 1e6,
-      );
+      fast.cost.inc([client, customer, model], () => ({ client, customer, model }), micros / 1e6);
     }
 
     if (route !== 'messages') return;
@@ -297,11 +290,11 @@ export class GantryMetrics {
       gen_ai_request_model: model,
       client,
     });
-    const series = `${client}${K}${model}`;
+    const series = [client, model];
     if (finished !== undefined) {
       const responseModel = ex.cost?.model ?? model;
       fast.duration.observe(
-        `${series}${K}${responseModel}${K}${errorType}`,
+        [client, model, responseModel, errorType],
         () => ({ ...genai(), gen_ai_response_model: responseModel, error_type: errorType }),
         finished / 1000,
       );
@@ -313,7 +306,7 @@ export class GantryMetrics {
     if (ex.usage) {
       const usage = ex.usage;
       const tokens = (type: string, n: number) =>
-        fast.tokens.observe(`${series}${K}${type}`, () => ({ ...genai(), gen_ai_token_type: type }), n);
+        fast.tokens.observe([client, model, type], () => ({ ...genai(), gen_ai_token_type: type }), n);
       tokens('input', usage.inputTokens);
       tokens('output', usage.outputTokens);
       tokens('cache_read', usage.cacheReadInputTokens);

@@ -5,8 +5,8 @@
  * and turns it into a hash string before it can add one number: ten updates
  * per request cost more than the rest of the metrics stage. Here the first
  * update of a label set goes through prom-client (which creates and owns the
- * series); later ones add to that series directly, found by a key the caller
- * builds from the label values. prom-client still does the registry and the
+ * series); later ones add to that series directly, found through nested maps
+ * keyed by the label values (no string is built per update). prom-client still does the registry and the
  * exposition, so `/metrics` is unchanged (test: series.test.ts compares the
  * text with plain prom-client updates).
  *
@@ -32,6 +32,37 @@ interface CounterSeries {
 /** prom-client keeps one object per label set in `hashMap`. */
 type WithSeries<T> = { hashMap: Record<string, T> };
 
+/** Series by up to six label values, one Map level per value. */
+class SeriesIndex<T> {
+  #root = new Map<string, unknown>();
+
+  get(k: readonly string[]): T | undefined {
+    let m: unknown = this.#root;
+    for (let i = 0; i < k.length; i++) {
+      m = (m as Map<string, unknown>).get(k[i]);
+      if (m === undefined) return undefined;
+    }
+    return m as T;
+  }
+
+  set(k: readonly string[], value: T): void {
+    let m = this.#root;
+    for (let i = 0; i < k.length - 1; i++) {
+      let next = m.get(k[i]) as Map<string, unknown> | undefined;
+      if (!next) {
+        next = new Map();
+        m.set(k[i], next);
+      }
+      m = next;
+    }
+    m.set(k[k.length - 1], value);
+  }
+
+  clear(): void {
+    this.#root = new Map();
+  }
+}
+
 function sameLabels(a: Labels, b: Labels): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
@@ -48,7 +79,7 @@ export class FastHistogram {
   readonly #h: Histogram<string>;
   readonly #bounds: readonly number[];
   #map: Record<string, HistogramSeries> | undefined;
-  readonly #series = new Map<string, HistogramSeries>();
+  readonly #series = new SeriesIndex<HistogramSeries>();
 
   constructor(histogram: Histogram<string>, buckets: readonly number[]) {
     this.#h = histogram;
@@ -56,10 +87,11 @@ export class FastHistogram {
   }
 
   /**
-   * Adds `value` to the series of `labels()`; `key` must be unique per label set
-   * (e.g. the label values joined by `\u0000`). `labels` is only called the first time.
+   * Adds `value` to the series of `labels()`. `key` is the list of label values
+   * that tells series apart (the same length on every call); `labels` is only
+   * called the first time a series is seen.
    */
-  observe(key: string, labels: () => Labels, value: number): void {
+  observe(key: readonly string[], labels: () => Labels, value: number): void {
     if (!Number.isFinite(value)) return;
     const map = (this.#h as unknown as WithSeries<HistogramSeries>).hashMap;
     if (map !== this.#map) {
@@ -90,14 +122,14 @@ export class FastHistogram {
 export class FastCounter {
   readonly #c: Counter<string>;
   #map: Record<string, CounterSeries> | undefined;
-  readonly #series = new Map<string, CounterSeries>();
+  readonly #series = new SeriesIndex<CounterSeries>();
 
   constructor(counter: Counter<string>) {
     this.#c = counter;
   }
 
   /** Adds `value` (>= 0) to the series of `labels()`; see FastHistogram.observe for `key`. */
-  inc(key: string, labels: () => Labels, value = 1): void {
+  inc(key: readonly string[], labels: () => Labels, value = 1): void {
     if (!Number.isFinite(value) || value < 0) return;
     const map = (this.#c as unknown as WithSeries<CounterSeries>).hashMap;
     if (map !== this.#map) {
