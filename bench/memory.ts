@@ -20,7 +20,7 @@
  * returned) and native memory (sockets, SQLite, the allocator); the
  * difference between `rss` and `heapTotal + external` is that native part.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,8 +28,14 @@ import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/server.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
-import { freePort, spawnProc, waitForHttp } from './lib/procs.ts';
-import { BENCH, BENCH_CLIENT_KEY, BENCH_UPSTREAM_KEY, ROOT } from './lib/targets.ts';
+import { freePort, spawnProc } from './lib/procs.ts';
+import {
+  BENCH,
+  BENCH_CLIENT_KEY,
+  BENCH_UPSTREAM_KEY,
+  renderGantryConfig,
+  startSimulatorProcess,
+} from './lib/targets.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -65,14 +71,7 @@ async function forceGc(): Promise<void> {
 async function main(): Promise<void> {
   if (!gc) process.stderr.write('memory: run with --expose-gc for the after-GC rows\n');
   const tmpDir = mkdtempSync(join(tmpdir(), 'gantry-memory-'));
-  const simPort = await freePort();
-  const sim = spawnProc({
-    name: 'simulator',
-    cmd: process.execPath,
-    args: [join(ROOT, 'bin/gantry.js'), 'simulate', '--profile', 'perf', '--port', String(simPort)],
-    cwd: ROOT,
-  });
-  const simUrl = `http://127.0.0.1:${simPort}`;
+  const { url: simUrl, proc: sim } = await startSimulatorProcess();
   const control = async (path: string, body: unknown) => {
     const res = await fetch(`${simUrl}${path}`, {
       method: 'POST',
@@ -82,15 +81,7 @@ async function main(): Promise<void> {
     await res.arrayBuffer();
   };
   try {
-    await waitForHttp(`${simUrl}/_sim/state`, sim);
-    const port = await freePort();
-    const vars: Record<string, string> = { UPSTREAM_URL: simUrl, PORT: String(port), RESULTS_DIR: tmpDir };
-    const rendered = readFileSync(join(BENCH, 'configs', `${o.target}.yaml`), 'utf8').replace(
-      /\$\{(\w+)\}/g,
-      (m, k: string) => vars[k] ?? m,
-    );
-    const confPath = join(tmpDir, 'gantry.yaml');
-    writeFileSync(confPath, rendered);
+    const confPath = renderGantryConfig(o.target, { simUrl, port: await freePort(), dir: tmpDir });
     process.env.BENCH_UPSTREAM_KEY = BENCH_UPSTREAM_KEY;
     snapshot('before the gateway starts');
     const gateway = await startGateway({ config: loadConfig({ path: confPath }) });

@@ -17,8 +17,8 @@ import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CpuProfile, summarize } from './lib/cpuprofile.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
-import { freePort, hasCommand, spawnProc, waitForHttp } from './lib/procs.ts';
-import { BENCH, ROOT, startTarget, type TargetName } from './lib/targets.ts';
+import { hasCommand, spawnProc } from './lib/procs.ts';
+import { BENCH, ROOT, startSimulatorProcess, startTarget, type TargetName } from './lib/targets.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -53,17 +53,8 @@ async function main(): Promise<void> {
   const tmpDir = mkdtempSync(join(tmpdir(), 'gantry-profile-'));
   const profDir = join(tmpDir, 'prof');
   mkdirSync(profDir);
-  const port = await freePort();
-  const sim = spawnProc({
-    name: 'simulator',
-    cmd: process.execPath,
-    args: [join(ROOT, 'bin/gantry.js'), 'simulate', '--profile', 'perf', '--port', String(port)],
-    cwd: ROOT,
-    cpus: CPU_REST,
-  });
-  const simUrl = `http://127.0.0.1:${port}`;
+  const { url: simUrl, proc: sim } = await startSimulatorProcess(CPU_REST);
   try {
-    await waitForHttp(`${simUrl}/_sim/state`, sim);
     const spawnedAt = performance.now();
     const t = await startTarget(target, {
       simUrl,

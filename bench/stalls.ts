@@ -9,46 +9,34 @@
  *
  *   taskset -c 0 node --max-semi-space-size=16 bench/stalls.ts [gantry-full|gantry-min] [seconds]
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/server.ts';
 import type { LoadResult } from './lib/loadgen.ts';
-import { freePort, hasCommand, spawnProc, waitForHttp } from './lib/procs.ts';
-import { BENCH, BENCH_CLIENT_KEY, BENCH_UPSTREAM_KEY, ROOT } from './lib/targets.ts';
+import { freePort, hasCommand, spawnProc } from './lib/procs.ts';
+import {
+  BENCH,
+  BENCH_CLIENT_KEY,
+  BENCH_UPSTREAM_KEY,
+  renderGantryConfig,
+  startSimulatorProcess,
+} from './lib/targets.ts';
 
 const target = process.argv[2] ?? 'gantry-full';
 const seconds = Number(process.argv[3] ?? 15);
 const other = hasCommand('taskset') ? '1' : undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'gantry-stalls-'));
-const simPort = await freePort();
-const sim = spawnProc({
-  name: 'simulator',
-  cmd: process.execPath,
-  args: [join(ROOT, 'bin/gantry.js'), 'simulate', '--profile', 'perf', '--port', String(simPort)],
-  cwd: ROOT,
-  cpus: other,
-});
-const simUrl = `http://127.0.0.1:${simPort}`;
+const { url: simUrl, proc: sim } = await startSimulatorProcess(other);
 try {
-  await waitForHttp(`${simUrl}/_sim/state`, sim);
   await fetch(`${simUrl}/_sim/latency`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ firstByte: 30, perChunk: 10 }),
   }).then((r) => r.arrayBuffer());
-  const port = await freePort();
-  const vars: Record<string, string> = { UPSTREAM_URL: simUrl, PORT: String(port), RESULTS_DIR: tmp };
-  const conf = join(tmp, 'gantry.yaml');
-  writeFileSync(
-    conf,
-    readFileSync(join(BENCH, 'configs', `${target}.yaml`), 'utf8').replace(
-      /\$\{(\w+)\}/g,
-      (m, k: string) => vars[k] ?? m,
-    ),
-  );
+  const conf = renderGantryConfig(target, { simUrl, port: await freePort(), dir: tmp });
   process.env.BENCH_UPSTREAM_KEY = BENCH_UPSTREAM_KEY;
   const gateway = await startGateway({ config: loadConfig({ path: conf }) });
   const gcs: number[] = [];

@@ -185,15 +185,7 @@ http {
   }
 
   // gantry-min / gantry-full: render bench/configs/<name>.yaml
-  const template = readFileSync(join(BENCH, 'configs', `${name}.yaml`), 'utf8');
-  const vars: Record<string, string> = {
-    UPSTREAM_URL: ctx.simUrl,
-    PORT: String(port),
-    RESULTS_DIR: ctx.tmpDir,
-  };
-  const rendered = template.replace(/\$\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
-  const confPath = join(ctx.tmpDir, `${name}.yaml`);
-  writeFileSync(confPath, rendered);
+  const confPath = renderGantryConfig(name, { simUrl: ctx.simUrl, port, dir: ctx.tmpDir });
   const proc = spawnProc({
     name,
     cmd: node,
@@ -218,6 +210,36 @@ http {
     version: `gantry ${pkg.version} (${gitRev()})`,
     stop: () => proc.stop(),
   };
+}
+
+/**
+ * Writes bench/configs/<name>.yaml into `dir` with `${UPSTREAM_URL}`, `${PORT}` and
+ * `${RESULTS_DIR}` filled in; returns its path.
+ */
+export function renderGantryConfig(name: string, o: { simUrl: string; port: number; dir: string }): string {
+  const vars: Record<string, string> = { UPSTREAM_URL: o.simUrl, PORT: String(o.port), RESULTS_DIR: o.dir };
+  const template = readFileSync(join(BENCH, 'configs', `${name}.yaml`), 'utf8');
+  const path = join(o.dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    template.replace(/\$\{(\w+)\}/g, (m, k: string) => vars[k] ?? m),
+  );
+  return path;
+}
+
+/** `gantry simulate --profile perf` on a free port, ready to answer. */
+export async function startSimulatorProcess(cpus?: string): Promise<{ url: string; proc: Spawned }> {
+  const port = await freePort();
+  const proc = spawnProc({
+    name: 'simulator',
+    cmd: process.execPath,
+    args: [join(ROOT, 'bin/gantry.js'), 'simulate', '--profile', 'perf', '--port', String(port)],
+    cwd: ROOT,
+    cpus,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/_sim/state`, proc);
+  return { url, proc };
 }
 
 export function gitRev(): string {

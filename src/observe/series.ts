@@ -75,15 +75,45 @@ function seriesOf<T extends { labels: Labels }>(map: Record<string, T>, labels: 
   return undefined;
 }
 
+/**
+ * The series a metric already has, by label values. `find` returns it, or makes
+ * the first update through prom-client (`first`) and remembers the series that
+ * update created.
+ */
+class SeriesCache<T extends { labels: Labels }> {
+  readonly #metric: WithSeries<T>;
+  #map: Record<string, T> | undefined;
+  readonly #index = new SeriesIndex<T>();
+
+  constructor(metric: object) {
+    this.#metric = metric as WithSeries<T>;
+  }
+
+  find(key: readonly string[], labels: () => Labels, first: (labels: Labels) => void): T | undefined {
+    const map = this.#metric.hashMap;
+    if (map !== this.#map) {
+      this.#index.clear();
+      this.#map = map;
+    }
+    const s = this.#index.get(key);
+    if (s !== undefined) return s;
+    const l = labels();
+    first(l);
+    const created = seriesOf(map, l);
+    if (created) this.#index.set(key, created);
+    return undefined;
+  }
+}
+
 export class FastHistogram {
   readonly #h: Histogram<string>;
   readonly #bounds: readonly number[];
-  #map: Record<string, HistogramSeries> | undefined;
-  readonly #series = new SeriesIndex<HistogramSeries>();
+  readonly #series: SeriesCache<HistogramSeries>;
 
   constructor(histogram: Histogram<string>, buckets: readonly number[]) {
     this.#h = histogram;
     this.#bounds = [...buckets].sort((a, b) => a - b);
+    this.#series = new SeriesCache(histogram);
   }
 
   /**
@@ -93,19 +123,8 @@ export class FastHistogram {
    */
   observe(key: readonly string[], labels: () => Labels, value: number): void {
     if (!Number.isFinite(value)) return;
-    const map = (this.#h as unknown as WithSeries<HistogramSeries>).hashMap;
-    if (map !== this.#map) {
-      this.#series.clear();
-      this.#map = map;
-    }
-    const s = this.#series.get(key);
-    if (s === undefined) {
-      const l = labels();
-      this.#h.observe(l, value);
-      const created = seriesOf(map, l);
-      if (created) this.#series.set(key, created);
-      return;
-    }
+    const s = this.#series.find(key, labels, (l) => this.#h.observe(l, value));
+    if (s === undefined) return;
     s.sum += value;
     s.count += 1;
     // The smallest bucket bound >= value (prom-client counts larger values only in +Inf / count).
@@ -121,29 +140,17 @@ export class FastHistogram {
 
 export class FastCounter {
   readonly #c: Counter<string>;
-  #map: Record<string, CounterSeries> | undefined;
-  readonly #series = new SeriesIndex<CounterSeries>();
+  readonly #series: SeriesCache<CounterSeries>;
 
   constructor(counter: Counter<string>) {
     this.#c = counter;
+    this.#series = new SeriesCache(counter);
   }
 
   /** Adds `value` (>= 0) to the series of `labels()`; see FastHistogram.observe for `key`. */
   inc(key: readonly string[], labels: () => Labels, value = 1): void {
     if (!Number.isFinite(value) || value < 0) return;
-    const map = (this.#c as unknown as WithSeries<CounterSeries>).hashMap;
-    if (map !== this.#map) {
-      this.#series.clear();
-      this.#map = map;
-    }
-    const s = this.#series.get(key);
-    if (s === undefined) {
-      const l = labels();
-      this.#c.inc(l, value);
-      const created = seriesOf(map, l);
-      if (created) this.#series.set(key, created);
-      return;
-    }
-    s.value += value;
+    const s = this.#series.find(key, labels, (l) => this.#c.inc(l, value));
+    if (s !== undefined) s.value += value;
   }
 }
