@@ -276,6 +276,49 @@ describe('streaming', () => {
   });
 });
 
+describe('non-streaming answers', () => {
+  test('an answer cut by the upstream mid-body becomes a clean 502 in the envelope, not a cut response', async () => {
+    const { createServer } = await import('node:http');
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': '1000',
+          'request-id': 'req_cut',
+        });
+        res.write('{"id":"msg_cut","type":"message","content":[{"type":"text","text":"half');
+        setTimeout(() => res.destroy(), 20);
+      });
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const { port } = upstream.address() as { port: number };
+    const { gateway: g } = await startTestGateway(`http://127.0.0.1:${port}`, {
+      resilience: { maxAttempts: 1 },
+    });
+    try {
+      const res = await fetch(`${g.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': UPSTREAM_KEY,
+          'anthropic-version': '2023-06-01',
+          'content-type': 'application/json',
+        },
+        body: body('cut me'),
+      });
+      assert.equal(res.status, 502);
+      const envelope = (await res.json()) as { type: string; error: { type: string; message: string } };
+      assert.equal(envelope.type, 'error');
+      assert.equal(envelope.error.type, 'api_error');
+      assert.match(envelope.error.message, /could not be reached|interrupted/);
+    } finally {
+      await g.close();
+      upstream.close();
+    }
+  });
+});
+
 describe('local mode (no clients configured)', () => {
   test('accepts the upstream key itself and nothing else', async () => {
     const local = await startTestGateway(sim.url);
