@@ -5,7 +5,8 @@
  * BENCHMARKS.md and bench/results/latest.json. See docs/performance.md.
  *
  *   node bench/run.ts [--quick] [--targets direct,nginx,portkey,gantry-min,gantry-full]
- *                     [--phases open,closed,stream,hold,soak] [--rates 500,1000,2000]
+ *                     [--phases open,closed,stream,hold,soak,rounds] [--rates 500,1000,2000]
+ *                     [--rounds 5] [--round-seconds 5]
  *                     [--duration S] [--warmup S] [--connections N] [--stream-concurrency N]
  *                     [--first-byte-ms MS] [--chunk-delay-ms MS] [--hold-streams N]
  *                     [--soak-seconds S] [--soak-rate RPS] [--soak-targets gantry-full]
@@ -43,7 +44,7 @@ import {
   unavailable,
 } from './lib/targets.ts';
 
-const PHASES = ['open', 'closed', 'stream', 'hold', 'soak'] as const;
+const PHASES = ['open', 'closed', 'stream', 'hold', 'soak', 'rounds'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: flags } = parseArgs({
@@ -62,6 +63,8 @@ const { values: flags } = parseArgs({
     'soak-seconds': { type: 'string' },
     'soak-rate': { type: 'string' },
     'soak-targets': { type: 'string' },
+    rounds: { type: 'string' },
+    'round-seconds': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
     note: { type: 'string' },
@@ -121,6 +124,9 @@ export interface Settings {
   soakSeconds: number;
   soakRate: number;
   soakTargets: TargetName[];
+  /** Interleaved closed-loop rounds (phase `rounds`): how many, and seconds per target per round. */
+  rounds: number;
+  roundSeconds: number;
   pin: boolean;
   /** gantry targets run from `source` (Node strips types) or `dist` (compiled, as published). */
   gantryFrom: 'source' | 'dist';
@@ -144,6 +150,8 @@ const settings: Settings = {
   soakSeconds: num(flags['soak-seconds'], quick ? 20 : 600),
   soakRate: num(flags['soak-rate'], 1000),
   soakTargets: list(flags['soak-targets'], TARGETS, ['gantry-full']),
+  rounds: num(flags.rounds, quick ? 2 : 5),
+  roundSeconds: num(flags['round-seconds'], quick ? 1 : 5),
   pin: !(flags['no-pin'] ?? false),
   gantryFrom: flags.gantry === 'dist' ? 'dist' : 'source',
   note: flags.note,
@@ -212,6 +220,11 @@ export interface RunResult {
   loadBefore: string;
   loadAfter?: string;
   targets: TargetResult[];
+  /**
+   * Closed-loop throughput (req/s) per target in interleaved rounds: all targets run at once
+   * (idle when not loaded) and take turns, so a drift of the machine's speed hits all alike.
+   */
+  rounds?: { rounds: number; seconds: number; throughput: Partial<Record<TargetName, number[]>> };
 }
 
 /** A number for the progress log (NaN / null as n/a). */
@@ -496,6 +509,47 @@ async function benchTarget(name: TargetName, tmpDir: string, resultsDir: string)
   return result;
 }
 
+async function roundsPhase(tmpDir: string, resultsDir: string): Promise<RunResult['rounds']> {
+  const running: RunningTarget[] = [];
+  const throughput: Partial<Record<TargetName, number[]>> = {};
+  try {
+    for (const name of settings.targets) {
+      if (unavailable(name)) continue;
+      running.push(
+        await startTarget(name, {
+          simUrl,
+          cpus: CPU_TARGET,
+          tmpDir,
+          resultsDir,
+          gantryFrom: settings.gantryFrom,
+        }),
+      );
+    }
+    await simPerf();
+    const spec = (t: RunningTarget, seconds: number): LoadSpec => ({
+      mode: 'closed',
+      url: t.url,
+      headers: t.headers,
+      body: SMALL,
+      concurrency: settings.connections,
+      durationMs: seconds * 1000,
+    });
+    for (const t of running) if (settings.warmupS > 0) await runLoadgen(spec(t, settings.warmupS));
+    for (let r = 1; r <= settings.rounds; r++) {
+      const line: string[] = [];
+      for (const t of running) {
+        const load = await runLoadgen(spec(t, settings.roundSeconds));
+        (throughput[t.name] ??= []).push(load.throughput);
+        line.push(`${t.name} ${fx(load.throughput, 0)}`);
+      }
+      log(`round ${r}/${settings.rounds}: ${line.join(', ')} req/s`);
+    }
+  } finally {
+    for (const t of running) await t.stop();
+  }
+  return { rounds: settings.rounds, seconds: settings.roundSeconds, throughput };
+}
+
 function ensurePortkey(): void {
   if (!settings.targets.includes('portkey') || existsSync(PORTKEY_ENTRY)) return;
   if (flags['no-install']) return;
@@ -556,6 +610,12 @@ async function main(): Promise<void> {
   try {
     await waitForHttp(`${simUrl}/_sim/state`, sim);
     for (const name of settings.targets) run.targets.push(await benchTarget(name, tmpDir, resultsDir));
+    if (settings.phases.includes('rounds')) {
+      log(
+        `interleaved rounds: ${settings.rounds} x ${settings.roundSeconds} s closed loop per target, all targets running`,
+      );
+      run.rounds = await roundsPhase(tmpDir, resultsDir);
+    }
   } finally {
     await sim.stop();
     rmSync(tmpDir, { recursive: true, force: true });

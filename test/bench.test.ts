@@ -153,6 +153,8 @@ describe('bench harness', () => {
       soakSeconds: 600,
       soakRate: 1000,
       soakTargets: ['gantry-full'],
+      rounds: 3,
+      roundSeconds: 1,
       pin: false,
       gantryFrom: 'source',
       command: 'node bench/run.ts --quick',
@@ -210,5 +212,17 @@ describe('bench harness', () => {
     assert.match(again[0].measured, /not measurable here: direct sustained 900 of 2000 req\/s/);
     assert.equal(again[2].verdict, 'not measurable');
     assert.equal(again[1].verdict, 'NOT met'); // closed loop: unaffected
+
+    // With interleaved rounds, the throughput verdict uses their medians (here 3,100 vs 1,000).
+    run.rounds = {
+      rounds: 3,
+      seconds: 1,
+      throughput: { portkey: [900, 1000, 1100], 'gantry-full': [2900, 3100, 3300] },
+    };
+    const withRounds = checks(run);
+    assert.equal(withRounds[1].verdict, 'met');
+    assert.match(withRounds[1].measured, /median of 3 interleaved rounds: 3100 vs 1000 req\/s/);
+    const md2 = renderMarkdown(run, 'bench/results/latest.json');
+    assert.match(md2, /\| gantry-full \| 3100 \| 2900 \| 3300 \|/);
   });
 });
