@@ -539,7 +539,9 @@ async function roundsPhase(tmpDir: string, resultsDir: string): Promise<RunResul
       const line: string[] = [];
       for (const t of running) {
         const load = await runLoadgen(spec(t, settings.roundSeconds));
-        (throughput[t.name] ??= []).push(load.throughput);
+        const list = throughput[t.name] ?? [];
+        list.push(load.throughput);
+        throughput[t.name] = list;
         line.push(`${t.name} ${fx(load.throughput, 0)}`);
       }
       log(`round ${r}/${settings.rounds}: ${line.join(', ')} req/s`);
