@@ -41,18 +41,19 @@ export function createLogger(config: LoggingConfig, destination?: DestinationStr
   // line costs a few microseconds per request at thousands of requests per second.
   const batched = (dest: number | string) =>
     pino.destination({ dest, sync: false, minLength: LOG_BATCH_BYTES, mkdir: typeof dest === 'string' });
-  const dest =
-    destination ??
-    batched(config.destination === 'stdout' ? 1 : config.destination === 'stderr' ? 2 : config.destination);
-  if (!destination) {
+  const own = destination
+    ? undefined
+    : batched(config.destination === 'stdout' ? 1 : config.destination === 'stderr' ? 2 : config.destination);
+  if (own) {
     setInterval(() => {
       try {
-        (dest as ReturnType<typeof pino.destination>).flush();
+        own.flush();
       } catch {
         // a write in flight: the next tick takes the lines
       }
     }, LOG_FLUSH_MS).unref();
   }
+  const dest = destination ?? own!;
   return pino(
     {
       level: config.level,

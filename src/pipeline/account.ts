@@ -37,7 +37,8 @@ export function account(ctx: StageContext): Stage {
       handle: () => ({ status: 200, body: { store: LEDGER_OFF } }),
     });
   }
-  const write = (row: LedgerRow) => ledger?.writer.add(row);
+  // Undefined when the ledger is off: `writer?.add(...)` then builds no row at all.
+  const writer = ledger?.writer;
 
   const check = (ex: Exchange, requestId: string, usage: Usage, cost: Cost, model: string | undefined) => {
     for (const rule of brokenInvariants(usage, cost, model)) {
@@ -60,7 +61,7 @@ export function account(ctx: StageContext): Stage {
         ex.cost = costOf(ex.usage, ex.model);
         check(ex, ex.id, ex.usage, ex.cost, ex.model);
       }
-      if (ledger) write(rowFromExchange(ex, ex.usage, ex.cost));
+      writer?.add(rowFromExchange(ex, ex.usage, ex.cost));
 
       const lines = batchResultsOf(ex);
       if (!lines) return;
@@ -85,7 +86,7 @@ export function account(ctx: StageContext): Stage {
           batch: true,
           decisions: '[]',
         };
-        write(row);
+        writer?.add(row);
       }
     },
     async close() {
