@@ -267,9 +267,15 @@ export const SECRET_DETECTORS: readonly Detector[] = [
     kind: 'secret',
     label: 'credential',
     // password = "…", api_key: '…', "client_secret": "…": only the value is redacted.
-    re: /(?<![A-Za-z0-9])["']?(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?\s{0,3}[:=]\s{0,3}(["'])([^"'\s]{6,200})\1/i,
+    re: new RegExp(
+      `(?<![A-Za-z0-9])["']?${CREDENTIAL_KEYWORD}["']?\\s{0,3}[:=]\\s{0,3}(["'])([^"'\\s]{6,200})\\1`,
+      'i',
+    ),
     group: 2,
-    open: /(?<![A-Za-z0-9])["']?(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?\s{0,3}[:=]\s{0,3}["'][^"'\s]{0,200}$/i,
+    open: new RegExp(
+      `(?<![A-Za-z0-9])["']?${CREDENTIAL_KEYWORD}["']?\\s{0,3}[:=]\\s{0,3}["'][^"'\\s]{0,200}$`,
+      'i',
+    ),
     // A quote, a keyword in progress, or a whole keyword up to an unfinished value.
     pending: new RegExp(
       `(?<![A-Za-z0-9])(?:["']|["']?(?:${CREDENTIAL_WORDS.map(P).join('|')})|["']?${CREDENTIAL_KEYWORD}["']?\\s{0,3}(?:[:=]\\s{0,3}(?:["'][^"'\\s]{0,200})?)?)$`,
