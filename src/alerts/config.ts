@@ -18,6 +18,7 @@
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { expected } from '../config/fields.ts';
 import { parseSecretRef, SecretRefError } from '../config/secrets.ts';
 
 export const ALERT_METRICS = [
@@ -137,10 +138,6 @@ export interface AlertsConfig {
   channels: readonly AlertChannelConfig[];
   rules: readonly AlertRule[];
 }
-
-const expected = (what: string) => ({
-  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : `expected ${what}`),
-});
 
 const ms = (max = 2_147_483_647) =>
   z

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseConfig } from '../config/load.ts';
-import { configSchema } from '../config/schema.ts';
+import { configSchema } from '../config/sections.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Evidence } from './result.ts';
 import type { Hit, ScanResult } from './scan.ts';

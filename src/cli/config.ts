@@ -6,9 +6,9 @@
  * warned about on stderr), 2 when invalid, with every problem and its path.
  */
 import { stringify } from 'yaml';
+import { DEFAULT_ENVIRONMENT, formatSize } from '../config/fields.ts';
 import { loadConfig } from '../config/load.ts';
 import { describeSecret } from '../config/mask.ts';
-import { DEFAULT_ENVIRONMENT, formatSize } from '../config/schema.ts';
 import { type SecretHandle, SecretRegistry } from '../config/secrets.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { displayLimits, displayScopeLimits } from '../limits/config.ts';

@@ -4,8 +4,8 @@
  * SHA-256. Gantry never stores the key itself, so it cannot show it again.
  */
 import { stringify } from 'yaml';
+import { isValidName, NAME_RULE } from '../config/fields.ts';
 import { generateKey, hashKey } from '../config/keys.ts';
-import { isValidName, NAME_RULE } from '../config/schema.ts';
 
 export interface CreateOptions {
   client: string;

@@ -3,6 +3,9 @@
  * secrets opened from references into live handles. Nothing on the request
  * path reads raw config or the environment; it reads these.
  */
+
+export { DEFAULT_ENVIRONMENT, DEFAULT_UPSTREAM_KEY, formatSize, parseSize } from './fields.ts';
+export type { ConfigIssue } from './hints.ts';
 export { generateKey, hashKey, VIRTUAL_KEY_PREFIX } from './keys.ts';
 export {
   CONFIG_FILE_NAME,
@@ -15,16 +18,7 @@ export {
   parseConfig,
 } from './load.ts';
 export { describeSecret, looksLikeAnthropicKey, MASK, mask, redactAnthropicKeys } from './mask.ts';
-export {
-  type ConfigIssue,
-  configSchema,
-  DEFAULT_ENVIRONMENT,
-  DEFAULT_UPSTREAM_KEY,
-  deepFreeze,
-  formatSize,
-  parseSize,
-  validateConfig,
-} from './schema.ts';
+export { deepFreeze, validateConfig } from './schema.ts';
 export {
   type OpenSecretOptions,
   openSecret,
@@ -39,4 +33,5 @@ export {
   SecretRegistry,
   type SecretRegistryOptions,
 } from './secrets.ts';
+export { configSchema } from './sections.ts';
 export type * from './types.ts';

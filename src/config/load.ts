@@ -8,8 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type ConfigIssue, formatPath, type RawIssue } from './hints.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
-import { type ConfigIssue, formatPath, type RawIssue, validateConfig } from './schema.ts';
+import { validateConfig } from './schema.ts';
 import type { ResolvedConfig } from './types.ts';
 
 export const CONFIG_FILE_NAME = 'gantry.yaml';

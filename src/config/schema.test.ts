@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { formatSize, parseSize } from './fields.ts';
+import { formatPath } from './hints.ts';
 import { ConfigError, parseConfig } from './load.ts';
-import { formatPath, formatSize, parseSize } from './schema.ts';
 
 const HASH_A = 'a'.repeat(64);
 const HASH_B = 'b'.repeat(64);

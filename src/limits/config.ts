@@ -24,6 +24,7 @@
  */
 import { z } from 'zod';
 import { resolveModel } from '../anthropic/models.ts';
+import { expected } from '../config/fields.ts';
 
 export type StoreErrorMode = 'open' | 'closed';
 export type BudgetAction = 'block' | 'downgrade' | 'alert-only';
@@ -72,11 +73,6 @@ export interface StorageStateConfig {
   /** `memory`, or a `redis://` / `rediss://` URL shared by every replica. */
   state: string;
 }
-
-type ErrorFn = (issue: { input?: unknown }) => string;
-const expected = (what: string): { error: ErrorFn } => ({
-  error: (issue) => (issue.input === undefined ? 'required' : `expected ${what}`),
-});
 
 const perMinute = (what: string) =>
   z

@@ -18,10 +18,7 @@
  * ```
  */
 import { z } from 'zod';
-
-const expected = (what: string) => ({
-  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : `expected ${what}`),
-});
+import { expected } from '../config/fields.ts';
 
 const positiveInt = (what: string, max: number) =>
   z

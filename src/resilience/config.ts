@@ -5,17 +5,8 @@
  * into src/config/schema.ts), resolved into frozen camelCase objects.
  */
 import { z } from 'zod';
+import { expected, MAX_TIMER_MS, mapping } from '../config/fields.ts';
 
-const MAX_TIMER_MS = 2_147_483_647;
-
-function expected(what: string) {
-  return {
-    error: (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : `expected ${what}`),
-  };
-}
-function mapping<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.strictObject(shape, expected('a mapping (key: value pairs)'));
-}
 function ms() {
   return z
     .int(expected('a whole number of milliseconds'))
