@@ -76,8 +76,14 @@ export interface Exchange {
   readonly receivedAt: number;
   readonly route: RouteDef;
   readonly method: string;
-  /** Path and query as the client sent them (the query is forwarded). */
-  readonly url: string;
+  /** The path the client asked for, without its query (for logs). */
+  readonly path: string;
+  /**
+   * The path and query sent upstream, built from the route table alone
+   * (`upstreamTarget` in routes.ts): the route's path, the validated id and the
+   * client's query re-encoded.
+   */
+  target: string;
   /** Route parameters (e.g. `{ id }`), already validated by the route pattern. */
   readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;

@@ -47,6 +47,7 @@ function withRespondHooks(stages: Stage[]): Stage[] {
     if (!stage.request || later.length === 0) return stage;
     return {
       name: stage.name,
+      head: stage.head?.bind(stage),
       request: async (ex) => {
         await stage.request!(ex);
         if (ex.response) for (const s of later) await s.respond!(ex);

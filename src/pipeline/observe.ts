@@ -19,6 +19,7 @@ export function logLine(ex: Exchange): Record<string, unknown> {
     upstream_request_id: ex.upstream.requestId,
     route: ex.route.kind,
     method: ex.method,
+    path: ex.path,
     client: ex.client?.name,
     environment: ex.client?.environment,
     customer: ex.customer,

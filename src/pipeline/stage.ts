@@ -16,6 +16,12 @@ import type { Exchange } from './exchange.ts';
 
 export interface Stage {
   readonly name: string;
+  /**
+   * Runs before the request body is read, from the request line and headers
+   * alone (authenticate). Throwing here answers the request without reading
+   * its body.
+   */
+  head?(ex: Exchange): void | Promise<void>;
   request?(ex: Exchange): void | Promise<void>;
   /**
    * Runs once an earlier stage has set `ex.response` (before it is rendered),
@@ -24,8 +30,11 @@ export interface Stage {
    */
   respond?(ex: Exchange): void | Promise<void>;
   complete?(ex: Exchange): void;
-  /** Releases what the stage holds (connection pools, timers) at shutdown. */
-  close?(): Promise<void>;
+  /**
+   * Releases what the stage holds (connection pools, stores, timers) at
+   * shutdown, by `deadline` (a `performance.now()` time) at the latest.
+   */
+  close?(options: { deadline: number }): Promise<void>;
 }
 
 /** What every stage factory receives: resolved config and shared services. */

@@ -75,6 +75,8 @@ export function upstream(ctx: StageContext): Stage {
   const base = new URL(config.upstream.baseUrl);
   const prefix = base.pathname.replace(/\/+$/, '');
   const baseHref = `${base.origin}${prefix}`;
+  // Where clients fetch batch results: the configured public URL, else a path the SDKs join to their base URL.
+  const publicBase = config.server.publicUrl ?? '';
   const pool = new Pool(base.origin, {
     connections: config.upstream.connections,
     connectTimeout: config.upstream.connectTimeoutMs,
@@ -192,7 +194,7 @@ export function upstream(ctx: StageContext): Stage {
     let res: UpstreamResponse;
     try {
       res = await pool.request({
-        path: prefix + ex.url,
+        path: prefix + ex.target,
         method: ex.method as 'GET' | 'POST' | 'DELETE',
         headers: upstreamRequestHeaders(ex.headers, keyValue),
         body,
@@ -345,7 +347,7 @@ export function upstream(ctx: StageContext): Stage {
         }
         if (result.kind === 'ok') {
           hold(ex, releaseAll);
-          await respond(ex, result, baseHref, keyFailover);
+          await respond(ex, result, baseHref, publicBase, keyFailover);
           return;
         }
         releaseAll();
@@ -449,6 +451,7 @@ async function respond(
   ex: Exchange,
   a: Extract<Attempt, { kind: 'ok' }>,
   baseHref: string,
+  publicBase: string,
   keyFailover?: string,
 ): Promise<void> {
   const { res } = a;
@@ -471,7 +474,7 @@ async function respond(
     } finally {
       a.done();
     }
-    const rewritten = rewriteResultsUrls(buf, baseHref, gatewayBase(ex));
+    const rewritten = rewriteResultsUrls(buf, baseHref, publicBase);
     if (rewritten !== buf) headers['content-length'] = String(rewritten.length);
     ex.response = { status: res.statusCode, headers, body: rewritten };
     return;
@@ -712,11 +715,6 @@ export function lastEventBoundary(buf: Buffer): number {
     }
   }
   return 0;
-}
-
-function gatewayBase(ex: Exchange): string {
-  const host = typeof ex.headers.host === 'string' ? ex.headers.host : 'localhost';
-  return `http://${host}`;
 }
 
 /** Points `results_url` values at the gateway, so clients fetch results through it with their virtual key. */
