@@ -38,9 +38,11 @@ import type { DestinationStream, Logger } from 'pino';
 import { newId } from '../anthropic/ids.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError, toGantryError } from '../errors.ts';
+import { GatewayEvents } from '../observe/events.ts';
 import { createLogger, describeError, flushLogger } from '../observe/log.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { buildPipeline } from '../pipeline/index.ts';
+import { recordOf } from '../pipeline/record.ts';
 import { ID_PATTERN, ROUTES, type RouteDef, upstreamTarget } from '../pipeline/routes.ts';
 import type {
   GatewayRoute,
@@ -66,6 +68,8 @@ export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly logger: Logger;
+  /** This gateway's lifecycle events: finished exchanges, breakers, keys, budgets, ledger, safety. */
+  readonly events: GatewayEvents;
   /** Graceful shutdown: drain in-flight requests (up to the drain timeout), then release everything. */
   close(): Promise<void>;
 }
@@ -85,7 +89,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logging, options.logDestination);
   const secrets = options.secrets ?? (await openSecretLookup(config, logger));
   const extraRoutes: GatewayRoute[] = [];
-  const stages = await buildPipeline({
+  const events = new GatewayEvents();
+  const pipeline = await buildPipeline({
+    events,
     config,
     logger,
     secrets,
@@ -93,9 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     readiness: readinessRegistry(),
   });
   const admin = await openAdminAuth(config, logger);
-  const heads = stages.filter((s) => s.head);
-  const completers = stages.filter((s) => s.complete);
-  const requesters = stages.filter((s) => s.request);
+  const { stages, head } = pipeline;
   const maxDepth = config.server.maxJsonDepth;
 
   let draining = false;
@@ -146,15 +150,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
   });
 
+  /** Completion: every stage's `complete` hook, then the record to every observer. */
   const finish = (ex: Exchange) => {
-    ex.finishedAt = performance.now() - ex.startedAt;
-    for (const stage of completers) {
+    ex.timings.finished = performance.now() - ex.startedAt;
+    const p = pipeline.forClient(ex.client);
+    for (const complete of p.complete) {
       try {
-        stage.complete!(ex);
+        complete(ex);
       } catch (err) {
-        logger.error({ stage: stage.name, err: describeError(err) }, 'stage complete hook threw');
+        logger.error({ req_id: ex.id, err: describeError(err) }, 'stage complete hook threw');
       }
     }
+    const record = recordOf(ex);
+    for (const observe of p.observe) {
+      try {
+        observe(record);
+      } catch (err) {
+        logger.error({ req_id: ex.id, err: describeError(err) }, 'observer threw');
+      }
+    }
+    events.exchangeComplete.publish(() => record);
   };
 
   /** The request body of an authenticated API request: JSON for body routes, else empty or ignored. */
@@ -204,10 +219,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         );
       }
       ex.target = upstreamTarget(route, id, queryOf(req.url ?? ''));
-      for (const stage of heads) await stage.head!(ex);
+      for (const hook of head) await hook(ex);
       await readRequestBody(ex, req);
-      for (const stage of requesters) {
-        await stage.request!(ex);
+      for (const hook of pipeline.forClient(ex.client).request) {
+        await hook(ex);
         if (ex.response) break;
       }
       if (!ex.response) throw new GantryError('internal_error', 'The pipeline produced no response.');
@@ -410,7 +425,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return closing;
   };
 
-  return { url, port: address.port, logger, close };
+  return { url, port: address.port, logger, events, close };
 }
 
 function readinessRegistry(): ReadinessRegistry {
@@ -472,6 +487,7 @@ function makeExchange(route: RouteDef, request: FastifyRequest, signal: AbortSig
     signal,
     stream: false,
     decisions: [],
+    timings: {},
     upstream: { attempts: 0 },
   };
 }

@@ -11,12 +11,12 @@
  *   written when it comes back; a failed batch is retried whole, and the
  *   stores' idempotent insert makes a retry of a batch that did land harmless.
  * - Beyond `bufferRows`, new rows are dropped, counted in `dropped`, logged,
- *   and published on `channels.ledger` — never silently.
+ *   and published on the gateway's `events.ledger` — never silently.
  * - On a hard kill, what is lost is what was queued: at most the rows of the
  *   last `flushMs` (store up), at most `bufferRows` (store down).
  */
 import type { Logger } from 'pino';
-import { channels, type LedgerEvent, publish } from '../observe/events.ts';
+import type { LedgerEvent, Topic } from '../observe/events.ts';
 import type { LedgerRow } from './row.ts';
 import type { LedgerStore } from './store.ts';
 
@@ -33,6 +33,8 @@ export interface LedgerWriterOptions {
   logger?: Logger;
   /** The store is already initialised (default: `init()` it at the first flush). */
   storeReady?: boolean;
+  /** Where queue depth and store health are published (the gateway's `events.ledger`). */
+  events?: Topic<LedgerEvent>;
 }
 
 export interface LedgerStats {
@@ -70,8 +72,10 @@ export class LedgerWriter {
   readonly #batchRows: number;
   readonly #closeTimeoutMs: number;
   readonly #log: Logger | undefined;
+  readonly #events: Topic<LedgerEvent> | undefined;
 
   constructor(options: LedgerWriterOptions) {
+    this.#events = options.events;
     this.store = options.store;
     this.#bufferRows = options.bufferRows;
     this.#batchRows = Math.max(1, Math.min(options.batchRows ?? 500, options.bufferRows));
@@ -197,8 +201,7 @@ export class LedgerWriter {
   }
 
   #publish(): void {
-    publish(
-      channels.ledger,
+    this.#events?.publish(
       (): LedgerEvent => ({
         queued: this.#queue.length,
         written: this.#written,

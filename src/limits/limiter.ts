@@ -28,7 +28,7 @@ import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
-import { type BudgetEvent, channels, publish } from '../observe/events.ts';
+import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
 import { msUntilFull } from './bucket.ts';
 import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
@@ -352,7 +352,6 @@ export class Limiter {
             action: b.action,
             at: Date.now(),
           };
-          publish(channels.budget, () => event);
           this.#options.onBudgetEvent?.(event);
         }
       }

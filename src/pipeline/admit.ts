@@ -14,11 +14,10 @@
  */
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import { openStateStore } from '../limits/index.ts';
-import { Limiter, type Ticket } from '../limits/limiter.ts';
-import { rewriteModel } from '../limits/rewrite.ts';
+import { Limiter } from '../limits/limiter.ts';
 import { UpstreamLimits } from '../limits/upstream-info.ts';
 import { describeError } from '../observe/log.ts';
-import type { Exchange } from './exchange.ts';
+import { setBodyFields } from './body.ts';
 import type { Stage, StageContext } from './stage.ts';
 
 export async function admit(ctx: StageContext): Promise<Stage> {
@@ -32,6 +31,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
   let lastStoreLog = 0;
   const limiter = new Limiter(config, store, {
     onBudgetEvent: (e) => {
+      ctx.events.budget.publish(() => e);
       const line = {
         budget_scope: e.scope,
         period: e.period,
@@ -51,7 +51,6 @@ export async function admit(ctx: StageContext): Promise<Stage> {
     },
   });
   const upstreamLimits = new UpstreamLimits();
-  const tickets = new WeakMap<Exchange, Ticket>();
 
   ctx.routes.add({
     method: 'GET',
@@ -80,14 +79,13 @@ export async function admit(ctx: StageContext): Promise<Stage> {
         },
         ex.decisions,
       );
-      if (admission.ticket) tickets.set(ex, admission.ticket);
+      if (admission.ticket) ex.admission = admission.ticket;
       if (Object.keys(admission.headers).length > 0) {
         ex.responseHeaders = { ...ex.responseHeaders, ...admission.headers };
       }
       const to = admission.downgradeTo;
-      if (to !== undefined && to !== ex.model && ex.rawBody && ex.body) {
-        (ex as { rawBody: Buffer }).rawBody = rewriteModel(ex.rawBody, ex.body, to);
-        ex.body.model = to;
+      if (to !== undefined && to !== ex.model && ex.body) {
+        setBodyFields(ex, { model: to });
         ex.requestedModel ??= ex.model;
         ex.model = to;
       }
@@ -96,9 +94,9 @@ export async function admit(ctx: StageContext): Promise<Stage> {
       if (ex.client && ex.response && ex.route.kind === 'messages') {
         upstreamLimits.observe(ex.client.environment, ex.response.headers, ex.model, ex.upstream.requestId);
       }
-      const ticket = tickets.get(ex);
+      const ticket = ex.admission;
       if (!ticket) return;
-      tickets.delete(ex);
+      ex.admission = undefined;
       limiter.settle(ticket, ex.usage, ex.model).catch((err) => {
         logger.warn({ req_id: ex.id, err: describeError(err) }, 'limits: settling a request failed');
       });

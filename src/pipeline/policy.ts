@@ -19,6 +19,7 @@ import { resolveModel } from '../anthropic/models.ts';
 import { GantryError } from '../errors.ts';
 import { type ClientPolicy, DEFAULT_POLICY } from '../policy/config.ts';
 import { allowed, autoCache, catalogRefusal, matchRoute, maxTokensPolicy } from '../policy/rules.ts';
+import { setBodyFields } from './body.ts';
 import type { Decision } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
@@ -33,8 +34,8 @@ export function policy(ctx: StageContext): Stage {
       if ((kind !== 'messages' && kind !== 'count_tokens') || !ex.body || typeof ex.model !== 'string')
         return;
       const p = byClient.get(ex.client?.name ?? '') ?? DEFAULT_POLICY;
-      let body = ex.body;
-      let changed = false;
+      const body = ex.body;
+      const changes: Record<string, unknown> = {};
       const decide = (d: Omit<Decision, 'stage'>) => ex.decisions.push({ stage: 'policy', ...d });
       const requested = ex.model;
       let model = requested;
@@ -70,8 +71,7 @@ export function policy(ctx: StageContext): Stage {
           );
         }
         if (mt.kind === 'default' || mt.kind === 'clamp') {
-          body = { ...body, max_tokens: mt.value };
-          changed = true;
+          changes.max_tokens = mt.value;
           decide(
             mt.kind === 'default'
               ? { action: 'rewritten', rule: 'policy.max_tokens.default', detail: String(mt.value) }
@@ -80,23 +80,18 @@ export function policy(ctx: StageContext): Stage {
         }
       }
       if (model !== requested) {
-        body = { ...body, model };
-        changed = true;
+        changes.model = model;
         ex.requestedModel = requested;
         ex.model = model;
       }
       if (kind === 'messages' && p.promptCaching === 'auto') {
-        const cached = autoCache(body, resolveModel(model), p.cacheTtl);
+        const cached = autoCache({ ...body, ...changes }, resolveModel(model), p.cacheTtl);
         if (cached) {
-          body = cached.body;
-          changed = true;
+          changes[cached.where] = cached.body[cached.where];
           decide({ action: 'rewritten', rule: 'policy.prompt_caching.auto', detail: cached.where });
         }
       }
-      if (changed) {
-        ex.body = body;
-        ex.rawBody = Buffer.from(JSON.stringify(body));
-      }
+      if (Object.keys(changes).length > 0) setBodyFields(ex, changes);
     },
   };
 }
