@@ -45,12 +45,20 @@ export interface BudgetEvent {
   at: number;
 }
 
-/** Ledger store health: queue depth, rows written, rows dropped beyond the buffer bound. */
+/** Ledger store health: queue depth, rows written, spilled at shutdown, dropped beyond the buffer bound. */
 export interface LedgerEvent {
   queued: number;
   written: number;
+  /** Rows written to a spill file at shutdown (replayed at the next start). */
+  spilled?: number;
   dropped: number;
   storeUp: boolean;
+  at: number;
+}
+
+/** The rate-limit and budget store went down (a call failed or timed out) or came back. */
+export interface LimitsStoreEvent {
+  up: boolean;
   at: number;
 }
 
@@ -79,6 +87,7 @@ export const channels = {
   upstreamKey: diagnostics.channel('gantry:upstream-key'),
   budget: diagnostics.channel('gantry:budget'),
   ledger: diagnostics.channel('gantry:ledger'),
+  limitsStore: diagnostics.channel('gantry:limits-store'),
   invariant: diagnostics.channel('gantry:invariant'),
   safety: diagnostics.channel('gantry:safety'),
 } as const;

@@ -21,6 +21,7 @@ import {
   channels,
   type InvariantEvent,
   type LedgerEvent,
+  type LimitsStoreEvent,
   type UpstreamKeyEvent,
 } from './events.ts';
 import { METRICS, type MetricDef, type MetricName } from './metric-names.ts';
@@ -356,7 +357,13 @@ export class GantryMetrics {
     const dropped = delta(e.dropped, last?.dropped);
     if (written > 0) this.counter('gantry_ledger_rows_written_total').inc(written);
     if (dropped > 0) this.counter('gantry_ledger_rows_dropped_total').inc(dropped);
+    const spilled = delta(e.spilled ?? 0, last?.spilled ?? 0);
+    if (spilled > 0) this.counter('gantry_ledger_rows_spilled_total').inc(spilled);
     this.#lastLedger = e;
+  }
+
+  onLimitsStore(e: LimitsStoreEvent): void {
+    this.gauge('gantry_limits_store_up').set(e.up ? 1 : 0);
   }
 
   onInvariant(e: InvariantEvent): void {
@@ -380,6 +387,7 @@ export class GantryMetrics {
     on<UpstreamKeyEvent>(channels.upstreamKey, (e) => this.onUpstreamKey(e));
     on<BudgetEvent>(channels.budget, (e) => this.onBudget(e));
     on<LedgerEvent>(channels.ledger, (e) => this.onLedger(e));
+    on<LimitsStoreEvent>(channels.limitsStore, (e) => this.onLimitsStore(e));
     on<InvariantEvent>(channels.invariant, (e) => this.onInvariant(e));
   }
 

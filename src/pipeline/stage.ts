@@ -24,8 +24,17 @@ export interface Stage {
    */
   respond?(ex: Exchange): void | Promise<void>;
   complete?(ex: Exchange): void;
-  /** Releases what the stage holds (connection pools, timers) at shutdown. */
-  close?(): Promise<void>;
+  /**
+   * Releases what the stage holds (connection pools, timers) at shutdown.
+   * `deadline` (ms since epoch), when given, is when the whole shutdown must
+   * be over: a stage never waits past it (the ledger spills what its store
+   * has not taken; the limits stage stops retrying settlements).
+   */
+  close?(options?: StageCloseOptions): Promise<void>;
+}
+
+export interface StageCloseOptions {
+  deadline?: number;
 }
 
 /** What every stage factory receives: resolved config and shared services. */
