@@ -122,6 +122,12 @@ export const storageSchema = mapping({
     .max(10_000_000, { error: 'expected at most 10000000 rows' })
     .default(100_000),
   ledger_flush_ms: milliseconds(1_000),
+  ledger_timeout_ms: milliseconds(5_000),
+  ledger_close_timeout_ms: milliseconds(5_000),
+  ledger_spill_dir: z
+    .string(expected('a directory path'))
+    .min(1, { error: 'expected a directory path' })
+    .optional(),
 });
 
 export const secretsSchema = mapping({

@@ -114,6 +114,12 @@ export interface StorageConfig extends StorageStateConfig {
   ledgerBufferRows: number;
   /** Ledger flush interval, ms. */
   ledgerFlushMs: number;
+  /** A ledger store call (insert, ping) not answered within this is failed: the store is down. */
+  ledgerTimeoutMs: number;
+  /** Longest the ledger keeps trying the store at shutdown before it spills what is left. */
+  ledgerCloseTimeoutMs: number;
+  /** Where rows are spilled at shutdown (default: next to the SQLite file; `./data` for PostgreSQL). */
+  ledgerSpillDir?: string;
 }
 
 export interface ResolvedConfig {

@@ -394,7 +394,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      const deadline = performance.now() + config.server.shutdownTimeoutMs;
+      // One deadline for the whole shutdown (ms since epoch): stages never wait past it.
+      const deadline = Date.now() + config.server.shutdownTimeoutMs;
       draining = true;
       const closed = app.close();
       app.server.closeIdleConnections();
@@ -409,7 +410,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Cut what is left; each cut exchange still runs its completion hooks (its
       // ledger row) before the stages close.
       app.server.closeAllConnections();
-      await drained(Math.min(2_000, deadline - performance.now()));
+      await drained(Math.min(2_000, deadline - Date.now()));
       await closed;
       await Promise.all(
         stages.map((s: Stage) =>

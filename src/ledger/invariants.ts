@@ -1,7 +1,7 @@
 /**
  * Accounting invariants, checked on every accounted usage. A broken one is a
  * bug somewhere (ours, or a new API shape): it is published on
- * `channels.invariant` and logged, never silently priced.
+ * the gateway's `events.invariant` and logged, never silently priced.
  *
  * - `model_not_in_catalog`: tokens were used on a model the catalog does not
  *   price (a passed-through new id): the cost is unknown, not zero.

@@ -47,12 +47,20 @@ export interface BudgetEvent {
   at: number;
 }
 
-/** Ledger store health: queue depth, rows written, rows dropped beyond the buffer bound. */
+/** Ledger store health: queue depth, rows written, spilled at shutdown, dropped beyond the buffer bound. */
 export interface LedgerEvent {
   queued: number;
   written: number;
+  /** Rows written to a spill file at shutdown (replayed at the next start). */
+  spilled?: number;
   dropped: number;
   storeUp: boolean;
+  at: number;
+}
+
+/** The rate-limit and budget store went down (a call failed or timed out) or came back. */
+export interface LimitsStoreEvent {
+  up: boolean;
   at: number;
 }
 
@@ -113,6 +121,7 @@ export class GatewayEvents {
   readonly upstreamKey = new Topic<UpstreamKeyEvent>();
   readonly budget = new Topic<BudgetEvent>();
   readonly ledger = new Topic<LedgerEvent>();
+  readonly limitsStore = new Topic<LimitsStoreEvent>();
   readonly invariant = new Topic<InvariantEvent>();
   readonly safety = new Topic<SafetyEvent>();
 }

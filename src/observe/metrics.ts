@@ -21,6 +21,7 @@ import type {
   GatewayEvents,
   InvariantEvent,
   LedgerEvent,
+  LimitsStoreEvent,
   UpstreamKeyEvent,
 } from './events.ts';
 import { METRICS, type MetricDef, type MetricName } from './metric-names.ts';
@@ -343,7 +344,13 @@ export class GantryMetrics {
     const dropped = delta(e.dropped, last?.dropped);
     if (written > 0) this.counter('gantry_ledger_rows_written_total').inc(written);
     if (dropped > 0) this.counter('gantry_ledger_rows_dropped_total').inc(dropped);
+    const spilled = delta(e.spilled ?? 0, last?.spilled ?? 0);
+    if (spilled > 0) this.counter('gantry_ledger_rows_spilled_total').inc(spilled);
     this.#lastLedger = e;
+  }
+
+  onLimitsStore(e: LimitsStoreEvent): void {
+    this.gauge('gantry_limits_store_up').set(e.up ? 1 : 0);
   }
 
   onInvariant(e: InvariantEvent): void {
@@ -357,6 +364,7 @@ export class GantryMetrics {
       events.upstreamKey.subscribe((e) => this.onUpstreamKey(e)),
       events.budget.subscribe((e) => this.onBudget(e)),
       events.ledger.subscribe((e) => this.onLedger(e)),
+      events.limitsStore.subscribe((e) => this.onLimitsStore(e)),
       events.invariant.subscribe((e) => this.onInvariant(e)),
     );
   }

@@ -14,7 +14,9 @@
  * logged.
  *
  * Rows are queued in memory and written off the request path by the
- * LedgerWriter; `close()` writes what is left.
+ * LedgerWriter; `close({ deadline })` writes what is left and spills to a
+ * local file what the store cannot take by the deadline (replayed at the
+ * next start).
  */
 import { type Cost, costOf } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
@@ -100,8 +102,7 @@ export function account(ctx: StageContext): Stage {
     forClient: (client) => (client === undefined ? undefined : { observe }),
     async close(options) {
       if (!ledger) return;
-      void options; // the writer flushes within its own bound (see docs/storage.md)
-      const stats = await ledger.writer.close();
+      const stats = await ledger.writer.close({ deadline: options?.deadline });
       logger.info({ ledger_store: ledger.store.where, ...stats }, 'ledger closed');
     },
   };
@@ -110,23 +111,24 @@ export function account(ctx: StageContext): Stage {
 /** The ledger store and its writer, with the readiness check and the admin view. */
 function openWriter(ctx: StageContext): { store: LedgerStore; writer: LedgerWriter } {
   const { config, logger } = ctx;
-  const store = createLedgerStore(config.storage.ledger);
+  const store = createLedgerStore(config.storage.ledger, {
+    timeoutMs: config.storage.ledgerTimeoutMs,
+    spillDir: config.storage.ledgerSpillDir,
+  });
   const writer = new LedgerWriter({
     store,
     bufferRows: config.storage.ledgerBufferRows,
     flushMs: config.storage.ledgerFlushMs,
+    closeTimeoutMs: config.storage.ledgerCloseTimeoutMs,
     logger,
     events: ctx.events.ledger,
   });
-  // Open the store off the start-up path: a store that is down at start is retried like an outage.
+  // Open the store (and replay spill files of an earlier shutdown) off the start-up path: a store
+  // that is down at start is retried like an outage.
   void writer.flush();
 
-  ctx.readiness.add('ledger', () => {
-    const stats = writer.stats();
-    return stats.storeUp
-      ? { ok: true }
-      : { ok: false, detail: `${store.where}: rows buffered in memory (${stats.queued} queued)` };
-  });
+  // Down when the last store call failed or timed out; a stale store is pinged (bounded by its timeout).
+  ctx.readiness.add('ledger', () => writer.check());
 
   ctx.routes.add({
     method: 'GET',

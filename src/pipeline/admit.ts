@@ -10,12 +10,20 @@
  *   whose `model` is rewritten to the cheaper model.
  * - complete: records the upstream's `anthropic-ratelimit-*` headers for
  *   `GET /admin/upstream`, and settles the request's reservations against its
- *   actual usage in the background (never blocking the response).
+ *   actual usage in the background (never blocking the response; retried,
+ *   idempotent on the request id, which is the reservation's lease id).
+ * - readiness: one round trip to the store (down when it fails or times out;
+ *   transitions are logged and published as `gantry_limits_store_up`).
+ * - start-up, and `POST /admin/budgets/reconcile`: budget counters raised to
+ *   what the ledger holds (src/limits/reconcile.ts).
  */
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
+import { createLedgerStore, LEDGER_OFF } from '../ledger/store.ts';
 import { openStateStore } from '../limits/index.ts';
 import { Limiter } from '../limits/limiter.ts';
+import { reconcileBudgets } from '../limits/reconcile.ts';
 import { UpstreamLimits } from '../limits/upstream-info.ts';
+import type { LimitsStoreEvent } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
 import { setBodyFields } from './body.ts';
 import type { Stage, StageContext } from './stage.ts';
@@ -23,11 +31,6 @@ import type { Stage, StageContext } from './stage.ts';
 export async function admit(ctx: StageContext): Promise<Stage> {
   const { config, logger } = ctx;
   const store = await openStateStore(config, logger);
-  // Shared counters: a read of one (absent) budget round-trips to Redis when it is the store.
-  ctx.readiness.add('limits', async () => {
-    await store.readBudgets(['readyz']);
-    return { ok: true };
-  });
   let lastStoreLog = 0;
   const limiter = new Limiter(config, store, {
     onBudgetEvent: (e) => {
@@ -49,7 +52,36 @@ export async function admit(ctx: StageContext): Promise<Stage> {
       lastStoreLog = now;
       logger.warn({ err: describeError(err), on_store_error: mode }, 'limits store failed');
     },
+    onStoreState: (up, err) => {
+      if (up) logger.warn({ store: store.kind }, 'limits store back');
+      else logger.error({ store: store.kind, err: describeError(err) }, 'limits store unavailable');
+      ctx.events.limitsStore.publish((): LimitsStoreEvent => ({ up, at: Date.now() }));
+    },
+    onSettleAbandoned: (err, ticket) => {
+      logger.error(
+        { req_id: ticket.leaseId, reserved_micros: ticket.reservedMicros, err: describeError(err) },
+        'limits: budget settlement given up (the ledger keeps the spend; reconciled at the next start or POST /admin/budgets/reconcile)',
+      );
+    },
   });
+  // Shared counters: one read round trip (bounded by limits.store_timeout_ms).
+  ctx.readiness.add('limits', async () => {
+    await limiter.ping();
+    return { ok: true };
+  });
+  const reconcile = budgetReconciler(ctx, limiter);
+  if (reconcile) {
+    // Off the start-up path: the gateway listens while the ledger is read.
+    void reconcile().catch((err) =>
+      logger.warn({ err: describeError(err) }, 'budgets: reconciliation from the ledger failed'),
+    );
+    ctx.routes.add({
+      method: 'POST',
+      path: '/admin/budgets/reconcile',
+      access: 'admin',
+      handle: async () => ({ status: 200, body: { budgets: await reconcile() } }),
+    });
+  }
   const upstreamLimits = new UpstreamLimits();
 
   ctx.routes.add({
@@ -70,6 +102,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
           : 0;
       const admission = await limiter.admit(
         {
+          id: ex.id,
           client: ex.client.name,
           environment: ex.client.environment,
           customer: ex.customer,
@@ -101,6 +134,49 @@ export async function admit(ctx: StageContext): Promise<Stage> {
         logger.warn({ req_id: ex.id, err: describeError(err) }, 'limits: settling a request failed');
       });
     },
-    close: () => store.close(),
+    async close(options) {
+      // Settlements still retrying get until the shutdown deadline.
+      await limiter.close({ deadline: options?.deadline });
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Reconciles budget counters with the ledger (a store of its own, opened per
+ * run and closed after); undefined when no budget is configured or the ledger
+ * is off. Each run logs the budgets it raised.
+ */
+function budgetReconciler(ctx: StageContext, limiter: Limiter) {
+  const { config, logger } = ctx;
+  const scopes = [
+    config.limits.overall,
+    ...Object.values(config.limits.environments),
+    ...config.clients.flatMap((c) => [c.limits, c.limits.perCustomer]),
+  ];
+  if (config.storage.ledger === LEDGER_OFF || !scopes.some((s) => s?.budget)) return undefined;
+  return async () => {
+    const ledger = createLedgerStore(config.storage.ledger, { timeoutMs: config.storage.ledgerTimeoutMs });
+    try {
+      await ledger.init();
+      const budgets = await reconcileBudgets(limiter, ledger);
+      const raised = budgets.filter((b) => b.raised);
+      if (raised.length > 0) {
+        logger.warn(
+          {
+            budgets_raised: raised.map((b) => ({
+              scope: b.scope,
+              period: b.period,
+              counter_micros: b.counterMicros,
+              ledger_micros: b.ledgerMicros,
+            })),
+          },
+          'budgets reconciled from the ledger: counters were behind',
+        );
+      }
+      return budgets;
+    } finally {
+      await ledger.close();
+    }
   };
 }

@@ -47,9 +47,15 @@ export interface Stage extends StageHooks {
   forClient?(client: ExchangeClient | undefined): StageHooks | undefined;
   /**
    * Releases what the stage holds (connection pools, stores, timers) at
-   * shutdown, by `deadline` (a `performance.now()` time) at the latest.
+   * shutdown. `deadline` (ms since epoch), when given, is when the whole
+   * shutdown must be over: a stage never waits past it (the ledger spills what
+   * its store has not taken; the limits stage stops retrying settlements).
    */
-  close?(options: { deadline: number }): Promise<void>;
+  close?(options?: StageCloseOptions): Promise<void>;
+}
+
+export interface StageCloseOptions {
+  deadline?: number;
 }
 
 /** What every stage factory receives: resolved config and shared services. */
