@@ -17,6 +17,7 @@
  * - start-up, and `POST /admin/budgets/reconcile`: budget counters raised to
  *   what the ledger holds (src/limits/reconcile.ts).
  */
+import { costOf, worstCaseCostMicros } from '../anthropic/cost.ts';
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import { createLedgerStore, LEDGER_OFF } from '../ledger/store.ts';
 import { openStateStore } from '../limits/index.ts';
@@ -94,22 +95,26 @@ export async function admit(ctx: StageContext): Promise<Stage> {
   return {
     name: 'admit',
     async request(ex) {
-      if (ex.route.kind !== 'messages' || !ex.client) return;
+      const kind = ex.route.kind;
+      if ((kind !== 'messages' && kind !== 'batches.create') || !ex.client) return;
       const body = ex.body ?? {};
-      const maxTokens =
-        typeof body.max_tokens === 'number' && Number.isFinite(body.max_tokens)
-          ? Math.max(0, Math.floor(body.max_tokens))
-          : 0;
+      const who = {
+        id: ex.id,
+        client: ex.client.name,
+        environment: ex.client.environment,
+        customer: ex.customer,
+      };
       const admission = await limiter.admit(
-        {
-          id: ex.id,
-          client: ex.client.name,
-          environment: ex.client.environment,
-          customer: ex.customer,
-          model: ex.model,
-          estimatedInputTokens: estimateRequestTokens(body).total,
-          maxTokens,
-        },
+        kind === 'messages'
+          ? {
+              ...who,
+              model: ex.model,
+              estimatedInputTokens: estimateRequestTokens(body).total,
+              maxTokens: maxTokensOf(body),
+            }
+          : // A batch is one request for the rate limits; its budget reservation is every
+            // request's worst case at the batch price, held while the batch is created.
+            { ...who, estimatedInputTokens: 0, maxTokens: 0, reserveMicros: batchWorstCaseMicros(body) },
         ex.decisions,
       );
       if (admission.ticket) ex.admission = admission.ticket;
@@ -124,6 +129,27 @@ export async function admit(ctx: StageContext): Promise<Stage> {
       }
     },
     complete(ex) {
+      if (ex.client && ex.route.kind === 'batches.results' && ex.batchResults && ex.params.id) {
+        // Batch results are spend without a reservation: charged once per batch, whoever fetches them.
+        const micros = ex.batchResults.reduce(
+          (sum, line) => sum + costOf(line.usage, line.model, { batch: true }).micros,
+          0,
+        );
+        limiter
+          .chargeOnce({
+            id: `batch:${ex.params.id}`,
+            client: ex.client.name,
+            environment: ex.client.environment,
+            customer: ex.customer,
+            micros,
+          })
+          .catch((err) => {
+            logger.warn(
+              { req_id: ex.id, err: describeError(err) },
+              'limits: charging batch results failed (the ledger keeps them; reconciled later)',
+            );
+          });
+      }
       if (ex.client && ex.response && ex.route.kind === 'messages') {
         upstreamLimits.observe(ex.client.environment, ex.response.headers, ex.model, ex.upstream.requestId);
       }
@@ -179,4 +205,24 @@ function budgetReconciler(ctx: StageContext, limiter: Limiter) {
       await ledger.close();
     }
   };
+}
+
+const maxTokensOf = (params: Record<string, unknown>): number =>
+  typeof params.max_tokens === 'number' && Number.isFinite(params.max_tokens)
+    ? Math.max(0, Math.floor(params.max_tokens))
+    : 0;
+
+/** Every request of a batch at its worst case and the batch price, µ$ (unknown models count 0). */
+export function batchWorstCaseMicros(body: Record<string, unknown>): number {
+  const requests = Array.isArray(body.requests) ? body.requests : [];
+  let total = 0;
+  for (const r of requests) {
+    const params = (r as { params?: unknown })?.params as Record<string, unknown> | undefined;
+    if (params === null || typeof params !== 'object') continue;
+    const model = typeof params.model === 'string' ? params.model : undefined;
+    total +=
+      worstCaseCostMicros(model, estimateRequestTokens(params).total, maxTokensOf(params), { batch: true }) ??
+      0;
+  }
+  return total;
 }
