@@ -55,6 +55,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     if (c.safety !== undefined) client.safety = c.safety;
     if (c.resilience !== undefined) client.resilience = resolveClientResilience(c.resilience);
+    if (c.deny_headers !== undefined) client.denyHeaders = c.deny_headers.map((h) => h.toLowerCase());
     return client;
   });
   const { server, upstream, logging, secrets, admin, storage, audit } = raw;

@@ -90,6 +90,15 @@ export const clientSchema = mapping({
   policy: policySchema.optional(),
   limits: clientLimitsSchema,
   resilience: clientResilienceSchema.optional(),
+  deny_headers: z
+    .array(
+      z
+        .string(expected('a header name'))
+        .regex(/^[A-Za-z0-9-]+$/, { error: 'expected a header name (letters, digits and "-")' }),
+      expected('a list of header names'),
+    )
+    .max(64, { error: 'at most 64 header names' })
+    .optional(),
 });
 
 export const adminSchema = mapping({
