@@ -2,12 +2,11 @@
  * The `gantry` command line. Each command lives in its own module and is
  * imported only when it runs, so `gantry simulate` never loads the gateway.
  *
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error
- * (see docs/cli.md).
+ * Errors: a command throws `CliError` (src/cli/errors.ts) for an expected
+ * failure; its exit code is in the table there and in docs/cli.md.
  */
 import { Command, InvalidArgumentError } from 'commander';
-
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+import { CliError, EXIT } from './errors.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,6 +30,10 @@ export function buildProgram(): Command {
     )
     .option('-p, --port <port>', 'listen port (overrides server.port)', port)
     .option('--host <host>', 'listen host (overrides server.host)')
+    .option(
+      '--simulate',
+      'use the built-in simulator as the upstream (no Anthropic key needed; labelled simulated everywhere)',
+    )
     .action(async (opts) => (await import('./serve.ts')).run(opts));
 
   program
@@ -167,17 +170,18 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const e = err as { code?: string; exitCode?: number; message?: string };
-    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+    if (err instanceof CliError) {
+      process.stderr.write(`gantry: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = err as { code?: string; exitCode?: number; message?: string } | undefined;
+    if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+      // commander printed the problem (and the help) already.
       process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (e && (e as { exitCode?: number }).exitCode !== undefined) {
-      process.exitCode = e.exitCode;
-      if (e.message) process.stderr.write(`gantry: ${e.message}\n`);
-      return;
-    }
-    process.stderr.write(`gantry: ${e?.message ?? String(err)}\n`);
+    process.stderr.write(`gantry: unexpected error: ${e?.message ?? String(err)}\n`);
     process.exitCode = EXIT.failure;
   }
 }

@@ -15,6 +15,7 @@ import {
   recommend,
 } from '../ledger/report.ts';
 import { openLedgerStore } from '../ledger/store.ts';
+import { readConfig, usageError } from './errors.ts';
 import { renderCsv, renderTable } from './table.ts';
 
 export interface ReportOptions {
@@ -28,8 +29,6 @@ export interface ReportOptions {
 
 const GROUPS: readonly GroupBy[] = ['client', 'customer', 'model', 'day'];
 const FORMATS = ['table', 'csv', 'json'] as const;
-
-const usageError = (message: string) => Object.assign(new Error(message), { exitCode: 2 });
 
 export async function reportText(opts: ReportOptions): Promise<string> {
   const by = (opts.by ?? 'client') as GroupBy;
@@ -46,7 +45,7 @@ export async function reportText(opts: ReportOptions): Promise<string> {
   // `--ledger`, a config is still read when one is found, for its budgets.
   const config =
     opts.ledger === undefined || opts.config !== undefined
-      ? loadConfig({ path: opts.config })
+      ? await readConfig({ path: opts.config })
       : tryLoadConfig();
   const url = opts.ledger ?? config!.storage.ledger;
   const store = await openLedgerStore(url);

@@ -40,6 +40,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Live secrets; default: open every reference of the config. */
   secrets?: SecretLookup & { close?(): void };
+  /**
+   * The upstream is Gantry's built-in simulator (`gantry serve --simulate`): every
+   * response carries `gantry-upstream: simulated` and `/health` says `"simulated": true`.
+   */
+  simulated?: boolean;
 }
 
 export interface Gateway {
@@ -98,6 +103,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ),
     clientErrorHandler: (err, socket) => onClientError(err, socket, logger),
   });
+
+  if (options.simulated) {
+    // Set before any handler runs, so it joins whatever headers the response is written with.
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.raw.setHeader('gantry-upstream', 'simulated');
+      done();
+    });
+  }
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, raw, done) => {
@@ -201,6 +214,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           query: (req.query ?? {}) as Record<string, string | undefined>,
           body: (req.body as ParsedBody | undefined)?.json,
         });
+        if (options.simulated && route.path === '/health' && !Buffer.isBuffer(answer.body))
+          answer.body = { simulated: true, ...(answer.body as object) };
         const requestId = newId('gtw');
         reply
           .code(answer.status)

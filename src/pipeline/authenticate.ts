@@ -56,6 +56,18 @@ export function customerOf(ex: Exchange): string | undefined {
   return undefined;
 }
 
+/** The 401 message of a local-mode gateway that has no upstream key at all. */
+function localKeyMissing(config: StageContext['config']): string {
+  // Only an environment variable's name is shown (a file path or a command is the operator's business).
+  const spec = config.environments[LOCAL_CLIENT]?.upstreamKey;
+  const where = spec?.startsWith('env:') ? ` (${spec.slice(4)} is not set)` : '';
+  return (
+    `This gateway has no Anthropic API key${where}: it is in local mode, where it forwards with that key and ` +
+    'accepts only requests that carry the same key. Set it where the gateway runs and restart it, ' +
+    'or try it offline with `npx gantry serve --simulate`, or configure clients with virtual keys (docs/gateway.md).'
+  );
+}
+
 export function authenticate(ctx: StageContext): Stage {
   const { config, secrets, logger } = ctx;
   let index = new Map<string, Entry>();
@@ -98,11 +110,16 @@ export function authenticate(ctx: StageContext): Stage {
   return {
     name: 'authenticate',
     request(ex) {
+      const local = config.clients.length === 0;
+      // Local mode with no upstream key: nothing can authenticate; say what the gateway lacks.
+      if (local && index.size === 0) throw new GantryError('invalid_api_key', localKeyMissing(config));
       const credential = credentialOf(ex.headers);
       if (credential === undefined) {
         throw new GantryError(
           'missing_api_key',
-          'No API key: send your Gantry virtual key in the `x-api-key` header or as `Authorization: Bearer <key>`.',
+          local
+            ? 'No API key: this gateway is in local mode; send the Anthropic API key it was started with in the `x-api-key` header (or as `Authorization: Bearer <key>`).'
+            : 'No API key: send your Gantry virtual key in the `x-api-key` header or as `Authorization: Bearer <key>`.',
         );
       }
       const digest = sha256(credential);
@@ -110,8 +127,8 @@ export function authenticate(ctx: StageContext): Stage {
       if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
         throw new GantryError(
           'invalid_api_key',
-          config.clients.length === 0
-            ? 'Invalid API key: in local mode the gateway accepts only the upstream key of environment `default`.'
+          local
+            ? 'Invalid API key: this gateway is in local mode and accepts only the Anthropic API key it was started with (the upstream key of environment `default`).'
             : 'Invalid API key: it matches no client configured on this gateway.',
         );
       }
