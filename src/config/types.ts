@@ -64,6 +64,8 @@ export interface ClientConfig {
   limits: ClientLimits;
   /** Per-client retry, timeout, fallback and concurrency overrides (see docs/resilience.md). */
   resilience?: ClientResilience;
+  /** Where the customer of a request comes from (src/pipeline/customer.ts); absent: `auto`. */
+  customer?: import('../pipeline/customer.ts').CustomerSource;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { migratePostgres, migrateSqlite } from './migrate.ts';
 import { COLUMNS, type LedgerRow, rowFromRecord } from './row.ts';
 
 export interface LedgerQuery {
@@ -138,6 +139,7 @@ class SqliteStore implements LedgerStore {
     // A locked database fails fast; the writer keeps the rows and retries (the request path never waits).
     db.exec('PRAGMA busy_timeout = 100');
     db.exec(createTableSql(this.#table));
+    migrateSqlite(db, this.#table); // columns added after the first release (migrate.ts)
     db.exec(`CREATE INDEX IF NOT EXISTS ${this.#table.replace('.', '_')}_ts ON ${this.#table} (ts)`);
     const tuple = `(${COLUMNS.map(() => '?').join(', ')})`;
     const insertOf = (n: number) =>
@@ -242,6 +244,7 @@ class PostgresStore implements LedgerStore {
     const dot = this.#table.indexOf('.');
     if (dot > 0) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.#table.slice(0, dot)}`);
     await pool.query(createTableSql(this.#table));
+    await migratePostgres(pool, this.#table); // columns added after the first release (migrate.ts)
     await pool.query(`CREATE INDEX IF NOT EXISTS ${this.#table.slice(dot + 1)}_ts ON ${this.#table} (ts)`);
   }
 

@@ -16,6 +16,7 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
+import { type CustomerResolver, customerResolver } from './customer.ts';
 import type { Exchange, ExchangeClient } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
@@ -24,6 +25,8 @@ export const LOCAL_CLIENT = 'default';
 interface Entry {
   digest: Buffer;
   client: ExchangeClient;
+  /** The client's customer source, compiled once (src/pipeline/customer.ts). */
+  customer: CustomerResolver;
 }
 
 /** SHA-256 digest of a credential (the form keys are kept and compared in). */
@@ -43,17 +46,15 @@ export function credentialOf(headers: IncomingHttpHeaders): string | undefined {
   return undefined;
 }
 
-const CUSTOMER_MAX = 256;
+const defaultCustomer = customerResolver(undefined, LOCAL_CLIENT);
 
-/** Customer id: `x-gantry-customer` header, else `metadata.user_id` of the body. */
+/**
+ * Customer id with the default source: `x-gantry-customer`, else `metadata.user_id`
+ * (Claude Code's JSON read as its account or device). Clients configure their own
+ * source (`clients[].customer`, src/pipeline/customer.ts).
+ */
 export function customerOf(ex: Exchange): string | undefined {
-  const header = ex.headers['x-gantry-customer'];
-  if (typeof header === 'string' && header.length > 0) return header.slice(0, CUSTOMER_MAX);
-  const metadata = ex.body?.metadata as { user_id?: unknown } | undefined;
-  if (metadata && typeof metadata.user_id === 'string' && metadata.user_id.length > 0) {
-    return metadata.user_id.slice(0, CUSTOMER_MAX);
-  }
-  return undefined;
+  return defaultCustomer(ex.headers, ex.body);
 }
 
 /** The 401 message of a local-mode gateway that has no upstream key at all. */
@@ -79,6 +80,7 @@ export function authenticate(ctx: StageContext): Stage {
       next.set(digest.toString('hex'), {
         digest,
         client: Object.freeze({ name: client.name, environment: client.environment }),
+        customer: customerResolver('customer' in client ? client.customer : undefined, client.name),
       });
     };
     if (config.clients.length === 0) {
@@ -133,7 +135,7 @@ export function authenticate(ctx: StageContext): Stage {
         );
       }
       ex.client = entry.client;
-      ex.customer = customerOf(ex);
+      ex.customer = entry.customer(ex.headers, ex.body);
     },
   };
 }

@@ -6,6 +6,7 @@
 import { openDebugContent } from '../observe/debug-content.ts';
 import { channels } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
+import { attributionOf } from './customer.ts';
 import type { Exchange } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
@@ -42,6 +43,9 @@ export function logLine(ex: Exchange): Record<string, unknown> {
         ? round(ex.upstream.firstByteAt - ex.upstream.sentAt)
         : undefined,
   };
+  const { sessionId, agentId } = attributionOf(ex.headers);
+  if (sessionId !== null) line.session_id = sessionId;
+  if (agentId !== null) line.agent_id = agentId;
   if (ex.cost) line.cost_usd_micros = ex.cost.micros;
   if (ex.usage) {
     const u = ex.usage;
@@ -51,6 +55,7 @@ export function logLine(ex: Exchange): Record<string, unknown> {
       cache_creation_5m_input_tokens: u.cacheCreation5mInputTokens,
       cache_creation_1h_input_tokens: u.cacheCreation1hInputTokens,
       cache_read_input_tokens: u.cacheReadInputTokens,
+      ...(u.source === 'estimated' ? { source: 'estimated' } : {}),
     };
   }
   return line;
