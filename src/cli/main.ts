@@ -8,6 +8,14 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError, EXIT } from './errors.ts';
 
+/**
+ * The simulator's profiles and tiers as `simulate --help` lists them, kept here so
+ * the help does not load the simulator; test/cli.docs.test.ts ties them to
+ * PROFILE_NAMES, TIER_NAMES and docs/simulator.md.
+ */
+export const SIMULATOR_PROFILES = ['default', 'perf', 'flaky', 'overloaded', 'slow', 'rate-limited'] as const;
+export const SIMULATOR_TIERS = ['start', 'build', 'scale', 'unlimited', 'tiny'] as const;
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -41,8 +49,8 @@ export function buildProgram(): Command {
     .description('Run the Anthropic API simulator.')
     .option('-p, --port <port>', 'listen port', port, 4010)
     .option('--host <host>', 'listen host', '127.0.0.1')
-    .option('--profile <name>', 'fault/latency profile: default, perf, flaky, overloaded, slow, rate-limited')
-    .option('--tier <tier>', 'rate-limit tier: start, build, scale, unlimited', 'build')
+    .option('--profile <name>', `fault/latency profile: ${SIMULATOR_PROFILES.join(', ')}`)
+    .option('--tier <tier>', `rate-limit tier: ${SIMULATOR_TIERS.join(', ')}`, 'build')
     .option('--keys <keys>', 'comma-separated accepted API keys (default: accept any key)')
     .option('--seed <n>', 'seed for deterministic replies', '1')
     .action(async (opts) => (await import('./simulate.ts')).run(opts));
