@@ -57,6 +57,12 @@ export function customerOf(ex: Exchange): string | undefined {
   return defaultCustomer(ex.headers, ex.body);
 }
 
+/**
+ * A wrong or missing credential does not get better by retrying: clients that read
+ * `x-should-retry` (the official SDKs, Claude Code) stop at once and ask for a key.
+ */
+const NO_RETRY = Object.freeze({ 'x-should-retry': 'false' }) as Record<string, string>;
+
 /** The 401 message of a local-mode gateway that has no upstream key at all. */
 function localKeyMissing(config: StageContext['config']): string {
   // Only an environment variable's name is shown (a file path or a command is the operator's business).
@@ -114,7 +120,8 @@ export function authenticate(ctx: StageContext): Stage {
     request(ex) {
       const local = config.clients.length === 0;
       // Local mode with no upstream key: nothing can authenticate; say what the gateway lacks.
-      if (local && index.size === 0) throw new GantryError('invalid_api_key', localKeyMissing(config));
+      if (local && index.size === 0)
+        throw new GantryError('invalid_api_key', localKeyMissing(config), { headers: NO_RETRY });
       const credential = credentialOf(ex.headers);
       if (credential === undefined) {
         throw new GantryError(
@@ -122,6 +129,7 @@ export function authenticate(ctx: StageContext): Stage {
           local
             ? 'No API key: this gateway is in local mode; send the Anthropic API key it was started with in the `x-api-key` header (or as `Authorization: Bearer <key>`).'
             : 'No API key: send your Gantry virtual key in the `x-api-key` header or as `Authorization: Bearer <key>`.',
+          { headers: NO_RETRY },
         );
       }
       const digest = sha256(credential);
@@ -132,6 +140,7 @@ export function authenticate(ctx: StageContext): Stage {
           local
             ? 'Invalid API key: this gateway is in local mode and accepts only the Anthropic API key it was started with (the upstream key of environment `default`).'
             : 'Invalid API key: it matches no client configured on this gateway.',
+          { headers: NO_RETRY },
         );
       }
       ex.client = entry.client;
