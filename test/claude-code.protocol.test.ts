@@ -3,18 +3,16 @@
  * test per rule, named after it (docs/claude-code.md lists the rules and
  * points here). Pass-through rules run against a recording upstream that
  * captures the exact bytes and answers exactly what a test scripts; the others
- * against the simulator. A rule the transport does not meet yet is marked
- * `todo` with the reason.
+ * against the simulator.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { hashKey } from '../src/config/keys.ts';
 import type { Gateway } from '../src/gateway/server.ts';
-import { rowFromExchange } from '../src/ledger/row.ts';
-import type { Exchange } from '../src/pipeline/exchange.ts';
+import { ledgerRowOf } from '../src/ledger/row.ts';
+import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { type LogSink, startTestGateway, UPSTREAM_KEY } from './support.ts';
 
@@ -82,8 +80,8 @@ let recGateway: Gateway;
 let sim: Simulator;
 let simGateway: Gateway;
 let simLogs: LogSink;
-const exchanges: Exchange[] = [];
-const onComplete = (m: unknown) => exchanges.push(m as Exchange);
+const exchanges: ExchangeRecord[] = [];
+const onComplete = (r: ExchangeRecord) => exchanges.push(r);
 
 const clients = () => [
   { name: 'claude-code', environment: 'prod', keySha256: hashKey(KEY), limits: {} },
@@ -92,7 +90,6 @@ const clients = () => [
 ];
 
 before(async () => {
-  diagnostics.subscribe('gantry:exchange:complete', onComplete);
   await startRecordingUpstream();
   const environments = { prod: { name: 'prod', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' } };
   // One attempt: what the upstream answers is what the client gets.
@@ -111,9 +108,9 @@ before(async () => {
       breaker: { failureRate: 0.5, window: 2, minVolume: 2, cooldownMs: 30_000 },
     },
   }));
+  simGateway.events.exchangeComplete.subscribe(onComplete);
 });
 after(async () => {
-  diagnostics.unsubscribe('gantry:exchange:complete', onComplete);
   await recGateway.close();
   await simGateway.close();
   await sim.close();
@@ -292,9 +289,7 @@ describe('Claude Code gateway protocol', () => {
     }
   });
 
-  test('HEAD /api/hello (Claude Code’s start-up connectivity probe) is answered', {
-    todo: 'needs the transport to answer HEAD /api/hello (lead: server.ts); today 404',
-  }, async () => {
+  test('HEAD /api/hello (Claude Code’s start-up connectivity probe) is answered', async () => {
     const res = await fetch(`${simGateway.url}/api/hello`, { method: 'HEAD' });
     assert.equal(res.status, 200);
   });
@@ -319,8 +314,7 @@ describe('Claude Code gateway protocol', () => {
     });
     assert.equal(res.status, 200);
     const id = res.headers.get('gantry-request-id')!;
-    const ex = exchanges.find((e) => e.id === id)!;
-    const row = rowFromExchange(ex, ex.usage, ex.cost);
+    const row = ledgerRowOf(exchanges.find((e) => e.id === id)!);
     assert.equal(row.sessionId, CLAUDE_CODE_HEADERS['x-claude-code-session-id']);
     assert.equal(row.agentId, 'agent-7');
     const line = simLogs.records().find((l) => l.req_id === id)!;

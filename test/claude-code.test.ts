@@ -11,7 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hashKey } from '../src/config/keys.ts';
 import type { Gateway } from '../src/gateway/server.ts';
-import { type LedgerRow, rowFromExchange } from '../src/ledger/row.ts';
-import type { Exchange } from '../src/pipeline/exchange.ts';
+import { type LedgerRow, ledgerRowOf } from '../src/ledger/row.ts';
+import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { startTestGateway, UPSTREAM_KEY } from './support.ts';
 
@@ -43,14 +42,12 @@ let sim: Simulator;
 let gateway: Gateway;
 const home = mkdtempSync(join(tmpdir(), 'gantry-claude-code-'));
 const rows: LedgerRow[] = [];
-const onComplete = (m: unknown) => {
-  const ex = m as Exchange;
-  rows.push(rowFromExchange(ex, ex.usage, ex.cost));
+const onComplete = (r: ExchangeRecord) => {
+  rows.push(ledgerRowOf(r));
 };
 
 before(async () => {
   if (skip) return;
-  diagnostics.subscribe('gantry:exchange:complete', onComplete);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
   ({ gateway } = await startTestGateway(sim.url, {
     environments: { prod: { name: 'prod', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' } },
@@ -65,10 +62,10 @@ before(async () => {
       breaker: { failureRate: 0.99, window: 10_000, minVolume: 10_000, cooldownMs: 1_000 },
     },
   }));
+  gateway.events.exchangeComplete.subscribe(onComplete);
 });
 after(async () => {
   if (skip) return;
-  diagnostics.unsubscribe('gantry:exchange:complete', onComplete);
   await gateway.close();
   await sim.close();
   rmSync(home, { recursive: true, force: true });

@@ -6,48 +6,44 @@
  * counted in the metrics); a success after a retried 529 carries no error type.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { costOf } from '../src/anthropic/cost.ts';
 import { estimateTextTokens } from '../src/anthropic/tokens.ts';
 import { emptyUsage } from '../src/anthropic/usage.ts';
 import type { Gateway } from '../src/gateway/server.ts';
 import { isError } from '../src/ledger/report.ts';
-import { type LedgerRow, rowFromExchange } from '../src/ledger/row.ts';
-import type { Exchange } from '../src/pipeline/exchange.ts';
+import { type LedgerRow, ledgerRowOf } from '../src/ledger/row.ts';
+import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { startTestGateway, UPSTREAM_KEY } from './support.ts';
 
 const MODEL = 'claude-haiku-4-5';
 let sim: Simulator;
 let gateway: Gateway;
-const finished = new Map<string, Exchange>();
-const waiters = new Map<string, (ex: Exchange) => void>();
-const onComplete = (m: unknown) => {
-  const ex = m as Exchange;
-  finished.set(ex.id, ex);
-  waiters.get(ex.id)?.(ex);
+const finished = new Map<string, ExchangeRecord>();
+const waiters = new Map<string, (r: ExchangeRecord) => void>();
+const onComplete = (r: ExchangeRecord) => {
+  finished.set(r.id, r);
+  waiters.get(r.id)?.(r);
 };
 
 before(async () => {
-  diagnostics.subscribe('gantry:exchange:complete', onComplete);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
   // Local mode: the upstream key is the client credential. Three attempts, so a 529 is retried.
   ({ gateway } = await startTestGateway(sim.url, { resilience: { maxAttempts: 3 } }));
+  gateway.events.exchangeComplete.subscribe(onComplete);
 });
 after(async () => {
-  diagnostics.unsubscribe('gantry:exchange:complete', onComplete);
   await gateway.close();
   await sim.close();
 });
 beforeEach(() => sim.state.reset());
 
-/** The ledger row of a finished exchange, once its complete hooks ran. */
+/** The ledger row of a finished exchange, once its record is published. */
 function rowOf(id: string): Promise<LedgerRow> {
-  const make = (ex: Exchange) => rowFromExchange(ex, ex.usage, ex.cost);
   const done = finished.get(id);
-  if (done) return Promise.resolve(make(done));
-  return new Promise((resolve) => waiters.set(id, (ex) => resolve(make(ex))));
+  if (done) return Promise.resolve(ledgerRowOf(done));
+  return new Promise((resolve) => waiters.set(id, (r) => resolve(ledgerRowOf(r))));
 }
 
 const post = (body: object, signal?: AbortSignal) =>

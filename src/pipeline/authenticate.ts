@@ -25,8 +25,6 @@ export const LOCAL_CLIENT = 'default';
 interface Entry {
   digest: Buffer;
   client: ExchangeClient;
-  /** The client's customer source, compiled once (src/pipeline/customer.ts). */
-  customer: CustomerResolver;
 }
 
 /** SHA-256 digest of a credential (the form keys are kept and compared in). */
@@ -78,6 +76,10 @@ function localKeyMissing(config: StageContext['config']): string {
 export function authenticate(ctx: StageContext): Stage {
   const { config, secrets, logger } = ctx;
   let index = new Map<string, Entry>();
+  // Each client's customer source, compiled once (src/pipeline/customer.ts); local mode uses the default.
+  const customers = new Map<string, CustomerResolver>(
+    config.clients.map((c) => [c.name, customerResolver(c.customer, c.name)]),
+  );
 
   // Clients whose key is a reference are re-indexed when the reference rotates.
   const build = (): void => {
@@ -86,7 +88,6 @@ export function authenticate(ctx: StageContext): Stage {
       next.set(digest.toString('hex'), {
         digest,
         client: Object.freeze({ name: client.name, environment: client.environment }),
-        customer: customerResolver('customer' in client ? client.customer : undefined, client.name),
       });
     };
     if (config.clients.length === 0) {
@@ -117,7 +118,8 @@ export function authenticate(ctx: StageContext): Stage {
 
   return {
     name: 'authenticate',
-    request(ex) {
+    // From the headers alone, before the body is read: an unauthenticated request never costs a parse.
+    head(ex) {
       const local = config.clients.length === 0;
       // Local mode with no upstream key: nothing can authenticate; say what the gateway lacks.
       if (local && index.size === 0)
@@ -144,7 +146,10 @@ export function authenticate(ctx: StageContext): Stage {
         );
       }
       ex.client = entry.client;
-      ex.customer = entry.customer(ex.headers, ex.body);
+    },
+    // The customer may come from the body (`metadata.user_id`), so it is read once the body is.
+    request(ex) {
+      ex.customer = (customers.get(ex.client?.name ?? '') ?? defaultCustomer)(ex.headers, ex.body);
     },
   };
 }
