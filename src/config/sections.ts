@@ -9,6 +9,7 @@ import { auditConfigSchema } from '../audit/config.ts';
 import { ledgerUrlProblem } from '../ledger/store.ts';
 import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { metricsSchema, tracingSchema } from '../observe/config.ts';
+import { customerSchema } from '../pipeline/customer.ts';
 import { policySchema } from '../policy/config.ts';
 import { clientResilienceSchema, resilienceSchema, upstreamKeyEntrySchema } from '../resilience/config.ts';
 import { safetySchema } from '../safety/config.ts';
@@ -100,6 +101,7 @@ export const clientSchema = mapping({
     )
     .max(64, { error: 'at most 64 header names' })
     .optional(),
+  customer: customerSchema.optional(),
 });
 
 export const adminSchema = mapping({

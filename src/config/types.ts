@@ -86,6 +86,8 @@ export interface ClientConfig {
    * open list (docs/gateway.md).
    */
   denyHeaders?: readonly string[];
+  /** Where the customer of a request comes from (src/pipeline/customer.ts); absent: `auto`. */
+  customer?: import('../pipeline/customer.ts').CustomerSource;
 }
 
 /**

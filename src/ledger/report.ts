@@ -3,18 +3,35 @@
  * customer, model or day; and recommendations (a `max_tokens` per client from
  * the observed p99 of output tokens; a cheaper model where requests are small).
  * Pure functions over rows, so `gantry report` and tests share them.
+ *
+ * How rows are read:
+ * - One model is one line: rows group by the catalog's canonical id
+ *   (`claude-haiku-4-5` and `claude-haiku-4-5-20251001` are one model); the
+ *   names clients asked for are kept in `requested`.
+ * - A request failed when its status is an error or its stream broke
+ *   (`failed` in row.ts); a stream the client closed is not an error and is
+ *   counted in `clientClosed`; a success after retried attempts is a success.
+ * - Rows whose output tokens were estimated (`usage_source: estimated`) are
+ *   counted in `estimated`.
  */
 import { costOf } from '../anthropic/cost.ts';
 import { listModels, resolveModel } from '../anthropic/models.ts';
 import { emptyUsage, type Usage } from '../anthropic/usage.ts';
-import type { LedgerRow } from './row.ts';
+import { failed, type LedgerRow } from './row.ts';
 
 export type GroupBy = 'client' | 'customer' | 'model' | 'day';
 
 export interface ReportLine {
   key: string;
   requests: number;
+  /** Requests that failed (error status or a broken stream); never a stream the client closed. */
   errors: number;
+  /** Streams the client closed before their end. */
+  clientClosed: number;
+  /** Rows whose output tokens were estimated from what was relayed (no final usage). */
+  estimated: number;
+  /** The model names clients asked for, sorted (`--by model`; aliases and dated ids of the one model). */
+  requested: string[];
   inputTokens: number;
   outputTokens: number;
   cacheWrite5mTokens: number;
@@ -51,6 +68,16 @@ export function cacheSavingsMicros(r: LedgerRow): number {
   return Math.max(0, asInput.micros - asRead.micros);
 }
 
+/** The catalog's canonical id of a model name (an alias or a dated id), else the name itself. */
+export function canonicalModel(name: string): string {
+  return resolveModel(name)?.id ?? name;
+}
+
+/** Whether a row counts as an error in reports: failed, and not closed by its client. */
+export function isError(r: LedgerRow): boolean {
+  return r.outcome !== 'client_closed' && failed(r.status, r.outcome);
+}
+
 function keyOf(r: LedgerRow, by: GroupBy): string {
   switch (by) {
     case 'client':
@@ -58,7 +85,7 @@ function keyOf(r: LedgerRow, by: GroupBy): string {
     case 'customer':
       return r.customer ?? '(none)';
     case 'model':
-      return r.model ?? '(none)';
+      return r.model ? canonicalModel(r.model) : '(none)';
     case 'day':
       return new Date(r.ts).toISOString().slice(0, 10);
   }
@@ -74,6 +101,9 @@ export function buildReport(
     key,
     requests: 0,
     errors: 0,
+    clientClosed: 0,
+    estimated: 0,
+    requested: [],
     inputTokens: 0,
     outputTokens: 0,
     cacheWrite5mTokens: 0,
@@ -95,10 +125,13 @@ export function buildReport(
       groups.set(k, g);
     }
     const savings = cacheSavingsMicros(r);
+    const asked = r.requestedModel ?? r.model;
+    if (by === 'model' && asked && !g.requested.includes(asked)) g.requested.push(asked);
     for (const line of [g, total]) {
       line.requests += 1;
-      if (r.status === null || r.status >= 400 || (r.outcome !== null && r.outcome !== 'ok'))
-        line.errors += 1;
+      if (isError(r)) line.errors += 1;
+      if (r.outcome === 'client_closed') line.clientClosed += 1;
+      if (r.usageSource === 'estimated') line.estimated += 1;
       line.inputTokens += r.inputTokens;
       line.outputTokens += r.outputTokens;
       line.cacheWrite5mTokens += r.cacheWrite5mTokens;
@@ -110,6 +143,7 @@ export function buildReport(
     }
   }
   const lines = [...groups.values()];
+  for (const line of lines) line.requested.sort();
   for (const line of [...lines, total]) {
     const prompt =
       line.inputTokens + line.cacheWrite5mTokens + line.cacheWrite1hTokens + line.cacheReadTokens;
@@ -179,7 +213,11 @@ export function recommend(rows: readonly LedgerRow[], minRequests = 20): Recomme
     });
     if (!cheap) continue;
     const byModel = new Map<string, LedgerRow[]>();
-    for (const r of list) if (r.model) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r]);
+    for (const r of list) {
+      if (!r.model) continue;
+      const m = canonicalModel(r.model);
+      byModel.set(m, [...(byModel.get(m) ?? []), r]);
+    }
     for (const [model, mrows] of byModel) {
       const entry = resolveModel(model);
       if (!entry || entry.id === cheap || entry.line === 'haiku' || mrows.length < minRequests) continue;

@@ -294,6 +294,9 @@ export class GantryMetrics {
     }
 
     if (route !== 'messages') return;
+    if (r.usage?.source === 'estimated') {
+      this.counter('gantry_usage_estimated_total').inc({ client, model, outcome: r.outcome });
+    }
     const genai = () => ({
       gen_ai_system: 'anthropic',
       gen_ai_operation_name: 'chat',
