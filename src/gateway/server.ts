@@ -202,12 +202,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           body: (req.body as ParsedBody | undefined)?.json,
         });
         const requestId = newId('gtw');
-        reply
-          .code(answer.status)
-          .headers({ 'request-id': requestId, 'gantry-request-id': requestId, ...answer.headers });
-        return typeof answer.body === 'string' || Buffer.isBuffer(answer.body)
-          ? answer.body
-          : JSON.stringify(answer.body);
+        const raw = typeof answer.body === 'string' || Buffer.isBuffer(answer.body);
+        reply.code(answer.status).headers({
+          'request-id': requestId,
+          'gantry-request-id': requestId,
+          ...(raw ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+          ...answer.headers,
+        });
+        return raw ? answer.body : JSON.stringify(answer.body);
       },
     });
   }

@@ -3,7 +3,8 @@
  * `complete` hook records each finished exchange into
  *
  * - the Prometheus registry (`GET /metrics`, public or behind the admin key),
- * - the sliding-window latency percentiles (`GET /admin/stats`),
+ * - the sliding-window latency percentiles (`GET /admin/stats`) and the
+ *   per-slot traffic series of the console's Overview (`GET /admin/traffic`),
  * - the alert engine's windows (`GET /admin/alerts`), when alerts are enabled,
  * - a trace span, when tracing is enabled (OpenTelemetry is imported only then).
  *
@@ -16,6 +17,7 @@ import type { Stage, StageContext } from '../pipeline/stage.ts';
 import { GantryMetrics, modelLabel } from './metrics.ts';
 import { LatencyWindows } from './stats.ts';
 import type { Tracer } from './tracing.ts';
+import { TrafficWindows } from './traffic.ts';
 
 /** Time to first token of an exchange (ms from sending upstream to the first body byte). */
 export function ttftMs(ex: Exchange): number | undefined {
@@ -26,6 +28,7 @@ export function ttftMs(ex: Exchange): number | undefined {
 export interface Telemetry {
   metrics?: GantryMetrics;
   stats: LatencyWindows;
+  traffic: TrafficWindows;
   alerts?: AlertEngine;
   tracer?: Tracer;
 }
@@ -73,7 +76,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
     tracer = await openTracer(config.tracing, ctx.logger);
     ctx.logger.info({ endpoint: config.tracing.endpoint }, 'tracing on (OTLP/HTTP)');
   }
-  return { metrics, stats, alerts, tracer };
+  return { metrics, stats, traffic: new TrafficWindows(stats, o.now), alerts, tracer };
 }
 
 export function telemetryStage(o: TelemetryOptions = {}) {
@@ -103,6 +106,15 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         return { status: 200, body: t.stats.snapshot(Number.isFinite(w) && w > 0 ? w : undefined) };
       },
     });
+    routes.add({
+      method: 'GET',
+      path: '/admin/traffic',
+      access: 'admin',
+      handle: ({ query }) => {
+        const w = Number(query.window_ms);
+        return { status: 200, body: t.traffic.snapshot(Number.isFinite(w) && w > 0 ? w : undefined) };
+      },
+    });
     if (t.alerts) {
       const engine = t.alerts;
       routes.add({
@@ -124,6 +136,7 @@ export function telemetryStage(o: TelemetryOptions = {}) {
             ex.finishedAt,
             ok ? ttftMs(ex) : undefined,
           );
+          t.traffic.record(ex);
         }
         t.alerts?.record(ex);
         t.tracer?.record(ex);
