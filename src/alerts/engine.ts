@@ -126,6 +126,8 @@ export class AlertEngine {
   readonly #handles = new Map<string, SecretHandle>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #chains = new Map<string, Promise<unknown>>();
+  /** The history entry of each notification, to add its deliveries to. */
+  readonly #entries = new WeakMap<Notification, HistoryEntry>();
   readonly #needClient: boolean;
   readonly #needModel: boolean;
   readonly #bucketCount: number;
@@ -451,7 +453,7 @@ export class AlertEngine {
   }
 
   #notify(n: Notification): Notification {
-    this.history.add(n.kind, n.alert, n.at, n.previousSeverity);
+    this.#entries.set(n, this.history.add(n.kind, n.alert, n.at, n.previousSeverity));
     return n;
   }
 
@@ -460,7 +462,12 @@ export class AlertEngine {
     for (const c of this.channels) {
       if (!c.accepts(n)) continue;
       const before = this.#chains.get(c.name) ?? Promise.resolve();
-      const p: Promise<unknown> = before.then(() => c.send(n));
+      const entry = this.#entries.get(n);
+      const p: Promise<unknown> = before
+        .then(() => c.send(n))
+        .then((result) => {
+          if (entry) this.history.delivered(entry, result, new Date(this.#now()).toISOString());
+        });
       this.#chains.set(c.name, p);
       this.#inflight.add(p);
       void p.finally(() => {

@@ -13,6 +13,7 @@
  *   actual usage in the background (never blocking the response).
  */
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
+import { registerLimitsRoute } from '../limits/admin.ts';
 import { openStateStore } from '../limits/index.ts';
 import { Limiter, type Ticket } from '../limits/limiter.ts';
 import { rewriteModel } from '../limits/rewrite.ts';
@@ -59,6 +60,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
     access: 'admin',
     handle: () => ({ status: 200, body: { environments: upstreamLimits.all() } }),
   });
+  registerLimitsRoute(ctx.routes, limiter, upstreamLimits);
 
   return {
     name: 'admit',
