@@ -109,6 +109,8 @@ export interface AlertsView {
   active: AlertRecord[];
   recent: HistoryEntry[];
   rules: readonly AlertRule[];
+  /** The unit of each metric's values and thresholds. */
+  units: typeof METRIC_UNITS;
   channels: Array<{ name: string; type: string; min_severity: Severity }>;
 }
 
@@ -252,6 +254,7 @@ export class AlertEngine {
       active: [...this.#instances.values()].map((i) => i.record),
       recent: this.history.recent(100),
       rules: this.config.rules,
+      units: METRIC_UNITS,
       channels: this.config.channels.map((c) => ({
         name: c.name,
         type: c.type,

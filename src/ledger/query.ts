@@ -65,6 +65,8 @@ export interface BudgetView extends BudgetStatus {
   startsAt: string;
   /** Spent at the end of the period at the rate so far (`projectedMicros`). */
   projectedMicros: number;
+  /** The 80 % mark, where the gateway publishes its first budget event and alert. */
+  warnAtMicros: number;
   /** Cumulative spend at the end of each bucket of the period (hours of a day, days of a month), up to now. */
   curve: Array<{ at: number; spentMicros: number }>;
   bucketMs: number;
@@ -416,6 +418,7 @@ function budgetView(b: BudgetPeriod, rows: Row[], now: number): BudgetView {
     ...budgetLine(b, spent),
     startsAt: new Date(b.start).toISOString(),
     projectedMicros: projectedMicros(b, spent, now),
+    warnAtMicros: (b.limitMicros * 80) / 100,
     curve,
     bucketMs: width,
   };

@@ -8,10 +8,14 @@
  * - the alert engine's windows (`GET /admin/alerts`), when alerts are enabled,
  * - a trace span, when tracing is enabled (OpenTelemetry is imported only then).
  *
+ * With `admin:` configured it also mounts the console (src/console/routes.ts),
+ * the browser view of these windows, the alerts, the limits and the ledger.
+ *
  * All of it is in memory and synchronous; alert delivery and span export run
  * off the request path.
  */
 import type { AlertEngine } from '../alerts/engine.ts';
+import { mountConsole } from '../console/routes.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import { GantryMetrics, modelLabel } from './metrics.ts';
@@ -112,7 +116,13 @@ export function telemetryStage(o: TelemetryOptions = {}) {
       access: 'admin',
       handle: ({ query }) => {
         const w = Number(query.window_ms);
-        return { status: 200, body: t.traffic.snapshot(Number.isFinite(w) && w > 0 ? w : undefined) };
+        return {
+          status: 200,
+          body: {
+            ...t.traffic.snapshot(Number.isFinite(w) && w > 0 ? w : undefined),
+            thresholds: overallThresholds(config.alerts),
+          },
+        };
       },
     });
     if (t.alerts) {
@@ -124,6 +134,7 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         handle: () => ({ status: 200, body: engine.view() }),
       });
     }
+    const consoleMount = mountConsole(ctx);
     return {
       name: 'metrics',
       complete(ex) {
@@ -145,8 +156,26 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         t.metrics?.close();
         await t.alerts?.close();
         await t.tracer?.close();
+        await consoleMount?.close();
       },
     };
+  };
+}
+
+/**
+ * The overall-scope thresholds of the 5xx and p99 rules (the checklist's
+ * unless `alerts.rules` says otherwise), for the Overview charts; `enabled`
+ * says whether the alert engine judges them.
+ */
+function overallThresholds(alerts: import('../alerts/config.ts').AlertsConfig) {
+  const pick = (metric: string) => {
+    const r = alerts.rules.find((x) => x.metric === metric && x.scope === 'overall');
+    return r ? { warning: r.warning, critical: r.critical, window_ms: r.windowMs } : null;
+  };
+  return {
+    enabled: alerts.enabled,
+    error_rate_5xx: pick('error_rate_5xx'),
+    latency_p99: pick('latency_p99'),
   };
 }
 
