@@ -169,7 +169,7 @@ export function Chart({
   }, [JSON.stringify([x, series, thresholds, xRange]), unit, utc, bars, log, height, theme]);
   const last = series.map((s) => `${s.label} ${s.values.at(-1) ?? 'no data'}`).join(', ');
   return html`<figure class="chart">
-    <figcaption>${title}</figcaption>
+    <figcaption>${title} <span class="muted small">· ${unit} · ${utc ? 'UTC' : timeZoneLabel()}</span></figcaption>
     <div ref=${box} role="img" aria-label=${`${title} (${unit}). Latest: ${last}.`}></div>
   </figure>`;
 }
