@@ -40,6 +40,15 @@ const format = (await import(new URL('../src/console/ui/format.js', import.meta.
 
 const SHOTS = process.env.GANTRY_CONSOLE_SCREENSHOTS === '1';
 
+// The functions passed to page.evaluate / waitForFunction run in the page: these are the browser globals they use.
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { dataset: Record<string, string | undefined> };
+  activeElement: { id: string } | null;
+};
+declare const location: { hash: string };
+
 function findChromium(): string | undefined {
   if (process.env.GANTRY_CHROMIUM) return process.env.GANTRY_CHROMIUM;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -135,7 +144,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     await page.fill('#admin-key', 'gk_not_the_admin_key');
     await page.press('#admin-key', 'Enter');
     const error = await page.waitForSelector('.error');
-    assert.match(await error.innerText(), /401 authentication_error.*Invalid admin key/s);
+    assert.match((await error.textContent()) ?? '', /401 authentication_error.*Invalid admin key/s);
     assert.equal(await page.locator('nav').count(), 0);
     // The browser reports the refused call (401) on its console: that one was wanted.
     problems.length = 0;
@@ -164,7 +173,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.locator('.chart').count(), 4);
     // Units and the time zone, as the axes draw them.
     assert.match(
-      await page.locator('.chart figcaption').first().innerText(),
+      (await page.locator('.chart figcaption').first().textContent()) ?? '',
       /Requests per second · req\/s · Europe\/Paris \(UTC\+0[12]:00\)/,
     );
     await noContent('Overview');
@@ -181,7 +190,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     for (const line of report.lines) {
       const row = page.locator(`[data-table="by-client"] tbody tr[data-row="${line.key}"]`);
       assert.equal(
-        await row.locator('[data-col="requests"]').innerText(),
+        await row.locator('[data-col="requests"]').textContent(),
         format.int(line.requests),
         line.key,
       );
@@ -192,7 +201,10 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
       );
     }
     const total = page.locator('[data-table="by-client"] tfoot');
-    assert.equal(await total.locator('[data-col="requests"]').innerText(), format.int(report.total.requests));
+    assert.equal(
+      await total.locator('[data-col="requests"]').textContent(),
+      format.int(report.total.requests),
+    );
     await page.waitForSelector('[data-budget="client:checkout daily"]');
     await page.waitForSelector('[data-table="recommendations"], #cost-recs ~ p, .card p.muted');
     await noContent('Cost');
@@ -216,7 +228,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.locator('[data-table="requests"] tbody tr').count(), 1);
     await page.click(`[data-table="requests"] tr[data-row="${target.gatewayId}"] button`);
     await page.waitForSelector('.detail');
-    assert.match(await page.locator('.detail').innerText(), new RegExp(target.upstreamId!));
+    assert.match((await page.locator('.detail').textContent()) ?? '', new RegExp(target.upstreamId!));
     await noContent('Requests (detail)');
     await page.fill('#request-id', target.gatewayId);
     await page.press('#request-id', 'Enter');
@@ -233,7 +245,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     await open('#/alerts', '[data-table="rules"]');
     await page.waitForSelector('[data-table="history"] .deliveries', { timeout: 20_000 });
     assert.match(
-      await page.locator('[data-table="history"]').innerText(),
+      (await page.locator('[data-table="history"]').textContent()) ?? '',
       /5xx error rate[\s\S]*sent[\s\S]*ops-webhook/,
     );
     assert.ok(stack.webhook.length > 0);
@@ -246,7 +258,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     await shot('keys');
     await page.click('[data-table="keys-prod"] tr[data-row="primary"] [data-action="disabled"]');
     const dialog = page.locator('dialog[open]');
-    assert.match(await dialog.innerText(), /Take out key primary\?/);
+    assert.match((await dialog.textContent()) ?? '', /Take out key primary\?/);
     await dialog.locator('[data-confirm]').click();
     await page.waitForSelector('[data-table="keys-prod"] tr[data-row="primary"] .badge.disabled');
     const before = stack.sim.state.requests.all().length;
@@ -265,7 +277,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
 
   test('Rollouts says what it will show and that rollouts are not configured', async () => {
     await open('#/rollouts', '.empty');
-    assert.match(await page.locator('.empty').innerText(), /Rollouts are not configured/);
+    assert.match((await page.locator('.empty').textContent()) ?? '', /Rollouts are not configured/);
     await shot('rollouts');
   });
 
