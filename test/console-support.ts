@@ -75,7 +75,7 @@ clients:
   - name: checkout
     environment: prod
     key_sha256: ${hashKey(CHECKOUT_KEY)}
-    limits: { rpm: 6000, output_tpm: 2000000, budget: { daily_usd: 2, monthly_usd: 40 } }
+    limits: { rpm: 300, output_tpm: 20000, budget: { daily_usd: 0.05, monthly_usd: 1 } }
   - name: search
     environment: prod
     key_sha256: ${hashKey(SEARCH_KEY)}

@@ -30,6 +30,12 @@ function tickLabels(vals, log) {
   });
 }
 
+function powersOfTen(min, max) {
+  const out = [];
+  for (let v = logFloor(min); v <= max * 1.0001; v *= 10) out.push(v);
+  return out;
+}
+
 const pad = (n) => String(n).padStart(2, '0');
 
 /** Time-axis labels in the chart's zone: dates for spans over two days, else hours and minutes (and seconds when short). */
@@ -130,6 +136,7 @@ export function Chart({
           labelSize: 18,
           labelFont: '12px system-ui',
           values: (_u, splits) => timeLabels(splits, utc),
+          space: 70,
         },
         {
           stroke: axisColor,
@@ -140,6 +147,8 @@ export function Chart({
           labelFont: '12px system-ui',
           size: 60,
           values: (_u, vals) => tickLabels(vals, log),
+          // On a log scale: a line per power of ten only.
+          splits: log ? (_u, _i, min, max) => powersOfTen(min, max) : undefined,
         },
       ],
       series: [

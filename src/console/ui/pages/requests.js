@@ -24,10 +24,18 @@ const STATUS = [
   ['529', '529'],
 ];
 
+const ROUTES = [
+  ['messages', 'POST /v1/messages'],
+  ['count_tokens', 'count_tokens'],
+  ['batches.result', 'batch results'],
+  ['unmatched', 'refused before routing'],
+  ['', 'All routes'],
+];
+
 const FIELDS = ['client', 'customer', 'model', 'error_type'];
 
 export function RequestsPage({ setup }) {
-  const [filter, setFilter] = useState({ since: '24h', status: '' });
+  const [filter, setFilter] = useState({ since: '24h', status: '', route: 'messages' });
   const [id, setId] = useState('');
   const [more, setMore] = useState({ rows: [], next: undefined, error: undefined, busy: false });
   const [open, setOpen] = useState(null);
@@ -44,7 +52,7 @@ export function RequestsPage({ setup }) {
   const apply = (e) => {
     e.preventDefault();
     const data = new FormData(form.current);
-    const next = { since: data.get('since'), status: data.get('status') };
+    const next = { since: data.get('since'), status: data.get('status'), route: data.get('route') };
     for (const f of FIELDS) next[f] = String(data.get(f) ?? '').trim();
     setId('');
     setFilter(next);
@@ -71,6 +79,7 @@ export function RequestsPage({ setup }) {
       <form class="card filters" ref=${form} onSubmit=${apply} aria-label="Filter requests">
         <label>Period<select name="since" value=${filter.since}>${SINCE.map(([v, l]) => html`<option value=${v}>${l}</option>`)}</select></label>
         <label>Status<select name="status" value=${filter.status}>${STATUS.map(([v, l]) => html`<option value=${v}>${l}</option>`)}</select></label>
+        <label>Route<select name="route" value=${filter.route}>${ROUTES.map(([v, l]) => html`<option value=${v}>${l}</option>`)}</select></label>
         <label>Client<input name="client" list="clients" value=${filter.client ?? ''} autocomplete="off" /></label>
         <datalist id="clients">${setup.clients.map((c) => html`<option value=${c.name}></option>`)}</datalist>
         <label>Customer<input name="customer" value=${filter.customer ?? ''} autocomplete="off" /></label>
@@ -119,14 +128,10 @@ export function RequestsPage({ setup }) {
                 [
                   'Status',
                   (r) =>
-                    html`<span class=${`badge s${String(r.status ?? 0)[0]}`}>${r.status ?? '–'}</span>${r.errorType ? html` <code>${r.errorType}</code>` : ''}`,
+                    html`<span class=${`badge s${String(r.status ?? 0)[0]}`} title=${r.errorType ?? 'no error'}>${r.status ?? '–'}</span>`,
                   { key: 'status' },
                 ],
-                [
-                  'Input / output tokens',
-                  (r) => `${int(r.inputTokens)} / ${int(r.outputTokens)}`,
-                  { num: true },
-                ],
+                ['Tokens in / out', (r) => `${int(r.inputTokens)} / ${int(r.outputTokens)}`, { num: true }],
                 ['Cost', (r) => html`<${Usd} micros=${r.costMicros} />`, { num: true, key: 'cost' }],
                 ['Latency', (r) => ms(r.latencyMs), { num: true }],
               ]}
@@ -157,7 +162,7 @@ function Detail({ row }) {
     ['Environment', row.environment ?? '–'],
     ['Requested model', row.requestedModel ?? '(as run)'],
     ['Stream', row.stream ? 'yes' : 'no'],
-    ['Outcome', row.outcome ?? '–'],
+    ['Outcome', `${row.outcome ?? '–'}${row.errorType ? ` (${row.errorType})` : ''}`],
     [
       'Input / cache write 5m / 1h / cache read / output tokens',
       `${int(row.inputTokens)} / ${int(row.cacheWrite5mTokens)} / ${int(row.cacheWrite1hTokens)} / ${int(row.cacheReadTokens)} / ${int(row.outputTokens)}`,
