@@ -1,7 +1,7 @@
 /**
  * The admin route table of docs/gateway.md is the list of admin routes the
  * gateway registers with every capability on (alerts, metrics, the ledger in
- * a file, the console).
+ * a file, a budget, the console).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,24 +10,26 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { parseConfig } from '../src/config/load.ts';
+import { GatewayEvents } from '../src/observe/events.ts';
 import { buildPipeline } from '../src/pipeline/index.ts';
 import type { GatewayRoute } from '../src/pipeline/stage.ts';
 
 test('docs/gateway.md lists exactly the admin routes the gateway registers', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-admin-routes-'));
   const config = parseConfig(
-    `admin: { key_sha256: ${'b'.repeat(64)} }\nstorage: { ledger: "sqlite:${join(dir, 'l.db')}" }\nalerts: { enabled: true }\n`,
+    `admin: { key_sha256: ${'b'.repeat(64)} }\nstorage: { ledger: "sqlite:${join(dir, 'l.db')}" }\nalerts: { enabled: true }\nlimits: { overall: { budget: { daily_usd: 10 } } }\n`,
     { source: 'test', baseDir: dir },
   );
   const routes: GatewayRoute[] = [];
-  const stages = await buildPipeline({
+  const pipeline = await buildPipeline({
     config,
+    events: new GatewayEvents(),
     logger: pino({ level: 'silent' }),
     secrets: { value: () => undefined, onChange: () => {} },
     routes: { add: (r) => routes.push(r) },
     readiness: { add: () => {}, run: async () => ({}) },
   });
-  await Promise.all(stages.map((s) => s.close?.()));
+  await Promise.all(pipeline.stages.map((s) => s.close?.()));
   rmSync(dir, { recursive: true, force: true });
 
   const registered = routes

@@ -75,7 +75,6 @@ describe('console routes on a gateway with a workload', () => {
     const store = await openLedgerStore(stack.ledgerUrl);
     const rows = await store.rows({ since: started, until });
     await store.close();
-    // The workload, plus a ledger row for each refused admin call of the test above (route `unmatched`).
     assert.equal(rows.filter((r) => r.route === 'messages').length, 40);
     assert.deepEqual(cost.by_client, buildReport(rows, 'client').lines);
     assert.deepEqual(cost.by_model, buildReport(rows, 'model').lines);

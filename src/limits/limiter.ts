@@ -23,16 +23,35 @@
  * or refunded to the estimate, unused output tokens refunded, actual cost
  * settled against the reservation (or the reservation released when nothing
  * was used), and 80 % / 100 % threshold crossings published once per period.
+ *
+ * Budget reservations are leases (`limits.reservation_lease_ms`), held under
+ * the request id and renewed every third of a lease while the request runs
+ * (one store call for all requests in flight). A process that dies stops
+ * renewing: its reservations expire and are swept by the next admission, so
+ * the budget is usable again within one lease. Settlement is retried with
+ * backoff for up to one lease (or until the shutdown deadline); the store
+ * settles idempotently on the reservation id, so a retry after a lost answer
+ * never counts twice. A settlement that never lands leaves the spend to the
+ * ledger: `reconcile.ts` raises the counters to what the ledger holds.
  */
+
+import { randomUUID } from 'node:crypto';
 import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
-import { type BudgetEvent, channels, publish } from '../observe/events.ts';
+import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
 import { msUntilFull } from './bucket.ts';
 import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
-import { type BucketTake, type BudgetReserve, type StateStore, withTimeout } from './store.ts';
+import {
+  type BucketTake,
+  type BudgetReserve,
+  type LeaseRef,
+  type SettleResult,
+  type StateStore,
+  withTimeout,
+} from './store.ts';
 
 export type ScopeKind = 'client' | 'customer' | 'environment' | 'overall';
 export type Dimension = 'rpm' | 'input_tpm' | 'output_tpm';
@@ -48,12 +67,20 @@ export interface Scope {
 }
 
 export interface AdmitRequest {
+  /** The request id: the budget reservation's lease id (default: a random id). */
+  id?: string;
   client: string;
   environment: string;
   customer?: string;
   model?: string;
   estimatedInputTokens: number;
   maxTokens: number;
+  /**
+   * The budget reservation, µ$, when the caller prices it itself (a Message
+   * Batch: every request's worst case at the batch price); default: the worst
+   * case of `model`, `estimatedInputTokens` and `maxTokens`.
+   */
+  reserveMicros?: number;
 }
 
 interface TakenBucket extends BucketTake {
@@ -62,7 +89,7 @@ interface TakenBucket extends BucketTake {
   scope: Scope;
 }
 
-interface BudgetEntry extends BudgetReserve {
+export interface BudgetEntry extends BudgetReserve {
   scope: Scope;
   period: Period;
   rule: string;
@@ -76,6 +103,8 @@ export interface Ticket {
   buckets: TakenBucket[];
   budgets: BudgetEntry[];
   reservedMicros: number;
+  /** The reservation's lease id (the request id). */
+  leaseId: string;
 }
 
 export interface Admission {
@@ -159,9 +188,19 @@ export interface LimiterOptions {
   onBudgetEvent?: (event: BudgetEvent) => void;
   /** Called when the store fails (the limiter then applies `on_store_error`). */
   onStoreError?: (err: unknown, mode: StoreErrorMode) => void;
+  /** Called when the store goes down (a call failed or timed out) or answers again; transitions only. */
+  onStoreState?: (up: boolean, err?: unknown) => void;
+  /** Called when a settlement is given up (the store did not take it within its retry window). */
+  onSettleAbandoned?: (err: unknown, ticket: Ticket) => void;
+  /** First delay between settlement attempts, doubled up to 2 s (default 50 ms). */
+  settleRetryMs?: number;
   /** Wall clock for budget periods (ms); default `Date.now`. */
   now?: () => number;
 }
+
+/** Settlement attempts back off from `settleRetryMs` up to this. */
+const SETTLE_RETRY_MAX_MS = 2_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Limiter {
   readonly store: StateStore;
@@ -169,13 +208,28 @@ export class Limiter {
   readonly #clients: Map<string, ResolvedConfig['clients'][number]>;
   readonly #options: LimiterOptions;
   readonly #prefix: string;
+  readonly #leaseMs: number;
+  /** Tickets holding a budget reservation, by lease id: renewed until settled. */
+  readonly #held = new Map<string, Ticket>();
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** Settlements running (retrying): awaited by `close`. */
+  readonly #settling = new Set<Promise<unknown>>();
+  /** Set by `close`: settlements stop retrying at this time (ms since epoch). */
+  #stopAt = Number.POSITIVE_INFINITY;
+  #storeUp = true;
 
   constructor(config: ResolvedConfig, store: StateStore, options: LimiterOptions = {}) {
     this.#config = config;
     this.store = store;
     this.#options = options;
     this.#prefix = config.limits.keyPrefix;
+    this.#leaseMs = config.limits.reservationLeaseMs;
     this.#clients = new Map(config.clients.map((c) => [c.name, c]));
+  }
+
+  /** Whether the last store call succeeded. */
+  get storeUp(): boolean {
+    return this.#storeUp;
   }
 
   /** The scopes that apply to a request, narrowest first. */
@@ -203,7 +257,26 @@ export class Limiter {
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
     // The memory store answers in the same turn: a timer per call would only cost time.
     if (this.store.kind === 'memory') return promise;
-    return withTimeout(promise, this.#config.limits.storeTimeoutMs, what);
+    return withTimeout(promise, this.#config.limits.storeTimeoutMs, what).then(
+      (value) => {
+        if (!this.#storeUp) this.#setStoreUp(true);
+        return value;
+      },
+      (err) => {
+        if (this.#storeUp) this.#setStoreUp(false, err);
+        throw err;
+      },
+    );
+  }
+
+  #setStoreUp(up: boolean, err?: unknown): void {
+    this.#storeUp = up;
+    this.#options.onStoreState?.(up, err);
+  }
+
+  /** One read round trip to the store (the readiness check); rejects when it fails or times out. */
+  async ping(): Promise<void> {
+    await this.#call(this.store.readBudgets([`${this.#prefix}readyz`]), 'readiness');
   }
 
   /**
@@ -239,11 +312,15 @@ export class Limiter {
         }
         taken = true;
       }
-      const ticket: Ticket = { buckets, budgets, reservedMicros: 0 };
+      const ticket: Ticket = { buckets, budgets, reservedMicros: 0, leaseId: req.id ?? randomUUID() };
       if (budgets.length === 0) return { ticket, headers };
 
-      let reserved = worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
-      const result = await this.#call(this.store.reserve(budgets, reserved), 'budgets');
+      let reserved =
+        req.reserveMicros ?? worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
+      const result = await this.#call(
+        this.store.reserve(budgets, reserved, { id: ticket.leaseId, ttlMs: this.#leaseMs }),
+        'budgets',
+      );
       if (!result.ok) {
         await this.#refund(buckets);
         taken = false;
@@ -300,16 +377,12 @@ export class Limiter {
         const cheaper =
           worstCaseCostMicros(admission.downgradeTo, req.estimatedInputTokens, req.maxTokens) ?? 0;
         if (cheaper !== reserved) {
-          await this.#call(
-            this.store.adjustBudgets(
-              budgets.map((b) => ({ key: b.key, ttlSec: b.ttlSec, committed: cheaper - reserved, spent: 0 })),
-            ),
-            'budgets',
-          );
+          await this.#call(this.store.reprice(budgets, ticket.leaseId, cheaper), 'budgets');
           reserved = cheaper;
         }
       }
       ticket.reservedMicros = reserved;
+      this.#hold(ticket);
       return admission;
     } catch (err) {
       if (err instanceof GantryError) throw err;
@@ -323,7 +396,10 @@ export class Limiter {
         );
       }
       decisions.push({ stage: 'admit', action: 'degraded', rule: 'limits.store', detail: 'fail_open' });
-      return { headers, ...(taken ? { ticket: { buckets, budgets: [], reservedMicros: 0 } } : {}) };
+      return {
+        headers,
+        ...(taken ? { ticket: { buckets, budgets: [], reservedMicros: 0, leaseId: req.id ?? '' } } : {}),
+      };
     }
   }
 
@@ -337,12 +413,45 @@ export class Limiter {
     );
   }
 
+  /** Keeps a ticket's reservation leased while its request runs. */
+  #hold(ticket: Ticket): void {
+    this.#held.set(ticket.leaseId, ticket);
+    if (this.#renewTimer || this.#stopAt !== Number.POSITIVE_INFINITY) return;
+    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(this.#leaseMs / 3)));
+    this.#renewTimer.unref();
+  }
+
+  /** One store call extends every held lease; stops the timer when nothing is held. */
+  async #renew(): Promise<void> {
+    if (this.#held.size === 0) {
+      clearInterval(this.#renewTimer);
+      this.#renewTimer = undefined;
+      return;
+    }
+    const leases: LeaseRef[] = [];
+    for (const t of this.#held.values())
+      for (const b of t.budgets) leases.push({ key: b.key, id: t.leaseId });
+    try {
+      await this.#call(this.store.renew(leases, this.#leaseMs), 'budgets');
+    } catch {
+      // The store is down: the leases run out unless a later renewal lands first.
+    }
+  }
+
   /**
    * Reconciles a finished request. `usage` undefined: nothing was used (an
    * error before the upstream answered, an upstream error), so the input and
    * output reservations are refunded and the budget reservation released.
+   * The budget settlement is retried (idempotent on the lease id) for up to
+   * one lease, or until `close`'s deadline; it rejects when given up.
    */
-  async settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
+  settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
+    const run = this.#settle(ticket, usage, model);
+    this.#settling.add(run);
+    return run.finally(() => this.#settling.delete(run));
+  }
+
+  async #settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
     const adjust = [];
     for (const b of ticket.buckets) {
       let used: number;
@@ -357,21 +466,71 @@ export class Limiter {
       if (used !== b.cost)
         adjust.push({ key: b.key, capacity: b.capacity, ratePerMs: b.ratePerMs, delta: b.cost - used });
     }
-    if (adjust.length > 0) await this.#call(this.store.adjust(adjust), 'rate limits');
-    if (ticket.budgets.length === 0) return;
-    const actual = usage ? costOf(usage, model).micros : 0;
+    // Token buckets refill on their own: one attempt (an adjustment is not idempotent).
+    let bucketError: unknown;
+    if (adjust.length > 0) {
+      await this.#call(this.store.adjust(adjust), 'rate limits').catch((err) => {
+        bucketError = err;
+      });
+    }
+    if (ticket.budgets.length > 0) {
+      const actual = usage ? costOf(usage, model).micros : 0;
+      let result: SettleResult;
+      try {
+        result = await this.#settleBudgets(ticket, actual);
+      } catch (err) {
+        this.#held.delete(ticket.leaseId);
+        this.#options.onSettleAbandoned?.(err, ticket);
+        throw err;
+      }
+      this.#held.delete(ticket.leaseId);
+      if (!result.duplicate) this.#thresholds(ticket.budgets, result);
+    }
+    if (bucketError !== undefined) throw bucketError;
+  }
+
+  async #settleBudgets(ticket: Ticket, actual: number): Promise<SettleResult> {
+    const giveUpAt = Date.now() + this.#leaseMs;
+    // Settled ids are remembered past any retry of this settlement.
+    const doneTtlMs = 2 * this.#leaseMs + 60_000;
+    let delay = this.#options.settleRetryMs ?? 50;
+    for (;;) {
+      try {
+        return await this.#call(
+          this.store.settle(ticket.budgets, ticket.leaseId, actual, doneTtlMs),
+          'budgets',
+        );
+      } catch (err) {
+        const stopAt = Math.min(giveUpAt, this.#stopAt);
+        if (Date.now() + delay >= stopAt) throw err;
+        await sleep(delay);
+        delay = Math.min(2 * delay, SETTLE_RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /**
+   * Charges spend that had no reservation (a Message Batch's results, priced
+   * when they are fetched through the gateway) to every budget of the scopes,
+   * once per `id` for the rest of the budgets' periods: fetching the same
+   * results again never counts them twice.
+   */
+  async chargeOnce(
+    charge: { id: string; client: string; environment: string; customer?: string; micros: number },
+    now = Date.now(),
+  ): Promise<void> {
+    const budgets = this.#budgets(this.scopes(charge.client, charge.environment, charge.customer), now);
+    if (budgets.length === 0 || charge.micros <= 0) return;
+    const doneTtlMs = Math.max(...budgets.map((b) => b.resetsAt - now)) + 86_400_000;
     const result = await this.#call(
-      this.store.adjustBudgets(
-        ticket.budgets.map((b) => ({
-          key: b.key,
-          ttlSec: b.ttlSec,
-          committed: actual - ticket.reservedMicros,
-          spent: actual,
-        })),
-      ),
+      this.store.settle(budgets, charge.id, charge.micros, doneTtlMs),
       'budgets',
     );
-    ticket.budgets.forEach((b, i) => {
+    if (!result.duplicate) this.#thresholds(budgets, result);
+  }
+
+  #thresholds(budgets: readonly BudgetEntry[], result: SettleResult): void {
+    budgets.forEach((b, i) => {
       for (const t of THRESHOLDS) {
         const mark = (b.limit * t) / 100;
         if (result.spentBefore[i] < mark && result.spentAfter[i] >= mark) {
@@ -384,11 +543,29 @@ export class Limiter {
             action: b.action,
             at: Date.now(),
           };
-          publish(channels.budget, () => event);
           this.#options.onBudgetEvent?.(event);
         }
       }
     });
+  }
+
+  /**
+   * Stops renewing leases and waits for running settlements, which stop
+   * retrying at `deadline` (default: 5 s from now). Does not close the store.
+   */
+  async close(options: { deadline?: number } = {}): Promise<void> {
+    this.#stopAt = options.deadline ?? Date.now() + 5_000;
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+    if (this.#settling.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#settling]),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, Math.max(0, this.#stopAt - Date.now()) + 50);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Budgets of every scope with their spend, for admin views and tests. */
@@ -489,6 +666,11 @@ export class Limiter {
       }
     }
     return out;
+  }
+
+  /** The budgets of `scopes` in the periods containing `now` (keys, limits, resets). */
+  budgetsOf(scopes: readonly Scope[], now: number): BudgetEntry[] {
+    return this.#budgets(scopes, now);
   }
 
   #budgets(scopes: readonly Scope[], now: number): BudgetEntry[] {

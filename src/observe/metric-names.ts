@@ -193,6 +193,20 @@ export const METRICS = [
     help: '1 when the ledger store is reachable, else 0',
   },
   {
+    name: 'gantry_ledger_rows_spilled_total',
+    type: 'counter',
+    unit: '{row}',
+    labels: [],
+    help: 'Ledger rows written to a spill file at shutdown (replayed into the store at the next start)',
+  },
+  {
+    name: 'gantry_limits_store_up',
+    type: 'gauge',
+    unit: '1',
+    labels: [],
+    help: '1 when the rate-limit and budget store answers in time, else 0',
+  },
+  {
     name: 'gantry_invariant_violations_total',
     type: 'counter',
     unit: '{violation}',

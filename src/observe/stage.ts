@@ -16,18 +16,11 @@
  */
 import type { AlertEngine } from '../alerts/engine.ts';
 import { mountConsole } from '../console/routes.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import { GantryMetrics, modelLabel } from './metrics.ts';
 import { LatencyWindows } from './stats.ts';
 import type { Tracer } from './tracing.ts';
 import { TrafficWindows } from './traffic.ts';
-
-/** Time to first token of an exchange (ms from sending upstream to the first body byte). */
-export function ttftMs(ex: Exchange): number | undefined {
-  const u = ex.upstream;
-  return u.sentAt !== undefined && u.firstByteAt !== undefined ? u.firstByteAt - u.sentAt : undefined;
-}
 
 export interface Telemetry {
   metrics?: GantryMetrics;
@@ -55,7 +48,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
         customers: m.customers,
       })
     : undefined;
-  metrics?.subscribe();
+  metrics?.subscribe(ctx.events);
   const stats = new LatencyWindows({
     intervalMs: m.statsIntervalMs,
     intervals: m.statsIntervals,
@@ -66,6 +59,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
     const { AlertEngine } = await import('../alerts/engine.ts');
     alerts = new AlertEngine({
       config: config.alerts,
+      events: ctx.events,
       secrets: ctx.secrets,
       logger: ctx.logger,
       stats,
@@ -137,20 +131,20 @@ export function telemetryStage(o: TelemetryOptions = {}) {
     const consoleMount = mountConsole(ctx);
     return {
       name: 'metrics',
-      complete(ex) {
-        t.metrics?.record(ex);
-        if (ex.route.kind === 'messages' && ex.finishedAt !== undefined) {
-          const ok = (ex.response?.status ?? ex.error?.status ?? 0) < 400;
+      observe(r) {
+        t.metrics?.record(r);
+        if (r.route === 'messages' && r.timings.finished !== undefined) {
+          const ok = (r.status ?? 0) < 400;
           t.stats.record(
-            ex.client?.name ?? '',
-            modelLabel(ex.model),
-            ex.finishedAt,
-            ok ? ttftMs(ex) : undefined,
+            r.client?.name ?? '',
+            modelLabel(r.model),
+            r.timings.finished,
+            ok ? r.ttftMs : undefined,
           );
-          t.traffic.record(ex);
+          t.traffic.record(r);
         }
-        t.alerts?.record(ex);
-        t.tracer?.record(ex);
+        t.alerts?.record(r);
+        t.tracer?.record(r);
       },
       async close() {
         t.metrics?.close();

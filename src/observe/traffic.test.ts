@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GantryError } from '../errors.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
 import { LatencyWindows } from './stats.ts';
 import { errorKinds, TrafficWindows } from './traffic.ts';
 
-const ex = (o: Partial<Exchange> & { status?: number }): Exchange =>
+const ex = (o: Partial<ExchangeRecord>): ExchangeRecord =>
   ({
-    route: { kind: 'messages' },
+    route: 'messages',
+    outcome: 'ok',
     upstream: { attempts: 1 },
     decisions: [],
-    ...(o.status !== undefined ? { response: { status: o.status, headers: {}, body: Buffer.alloc(0) } } : {}),
     ...o,
-  }) as unknown as Exchange;
+  }) as ExchangeRecord;
 
 test('error kinds follow the alert engine (5xx, 429, 401/403) plus 529 and timeouts', () => {
   assert.deepEqual(errorKinds(ex({ status: 200 })), []);
@@ -20,7 +19,7 @@ test('error kinds follow the alert engine (5xx, 429, 401/403) plus 529 and timeo
   assert.deepEqual(errorKinds(ex({ status: 529, errorType: 'overloaded_error' })), ['5xx', '529']);
   assert.deepEqual(errorKinds(ex({ status: 429 })), ['429']);
   assert.deepEqual(errorKinds(ex({ status: 403 })), ['401_403']);
-  assert.deepEqual(errorKinds(ex({ error: new GantryError('upstream_timeout', 'slow') })), [
+  assert.deepEqual(errorKinds(ex({ status: 504, outcome: 'gantry_error', errorType: 'timeout_error' })), [
     '5xx',
     'timeout',
   ]);

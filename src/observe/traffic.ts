@@ -12,8 +12,8 @@
  * computed here, once, in percent of the slot's requests, so the browser only
  * draws them.
  */
-import type { Exchange } from '../pipeline/exchange.ts';
-import { errorTypeLabel, isServerError, statusOf } from './metrics.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
+import { errorTypeLabel, isServerError } from './metrics.ts';
 import type { LatencyWindows, Quantiles } from './stats.ts';
 
 export const ERROR_KINDS = ['5xx', '529', '429', '401_403', 'timeout'] as const;
@@ -53,11 +53,11 @@ const zeroErrors = (): Record<ErrorKind, number> => ({
 });
 
 /** The error kinds an exchange counts in (none for a success). */
-export function errorKinds(ex: Exchange): ErrorKind[] {
+export function errorKinds(r: ExchangeRecord): ErrorKind[] {
   const out: ErrorKind[] = [];
-  const status = statusOf(ex);
-  const type = errorTypeLabel(ex);
-  if (isServerError(ex)) out.push('5xx');
+  const status = r.status;
+  const type = errorTypeLabel(r);
+  if (isServerError(r)) out.push('5xx');
   if (status === 529 || type === 'overloaded_error') out.push('529');
   if (status === 429) out.push('429');
   if (status === 401 || status === 403) out.push('401_403');
@@ -77,7 +77,7 @@ export class TrafficWindows {
   }
 
   /** Counts one finished `POST /v1/messages` exchange (in memory, no I/O). */
-  record(ex: Exchange): void {
+  record(r: ExchangeRecord): void {
     const now = this.#now();
     const width = this.#stats.intervalMs;
     const start = now - (now % width);
@@ -88,7 +88,7 @@ export class TrafficWindows {
       this.#slots[i] = slot;
     }
     slot.requests += 1;
-    for (const kind of errorKinds(ex)) slot.errors[kind] += 1;
+    for (const kind of errorKinds(r)) slot.errors[kind] += 1;
   }
 
   /** Every slot of the last `windowMs` (whole slots, like `/admin/stats`), oldest first. */
