@@ -45,7 +45,8 @@ export const serverSchema = mapping({
   max_json_depth: z
     .int(expected('a whole number of levels'))
     .min(8, { error: 'expected at least 8 levels' })
-    .max(10_000, { error: 'expected at most 10000 levels' })
+    // Every walker over request JSON may recurse this deep: keep it far from the stack's limit.
+    .max(1_000, { error: 'expected at most 1000 levels' })
     .default(128),
   admin_body_limit: size(64 * 1024),
   public_url: baseUrl().optional(),
