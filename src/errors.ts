@@ -178,6 +178,32 @@ export const ERROR_CODES = {
     summary:
       'The ledger cannot be read for an admin view: `storage.ledger` is off or in memory, or its store does not answer.',
   },
+  unknown_prompt: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The `gantry-prompt` header names a prompt or version that is not in `prompts:` of gantry.yaml.',
+  },
+  invalid_rollout_arm: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The `gantry-rollout-arm` header names neither `baseline` nor `candidate`.',
+  },
+  rollout_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    summary: 'An admin call names a rollout that is not in `rollouts:` of gantry.yaml.',
+  },
+  rollout_conflict: {
+    status: 409,
+    type: 'invalid_request_error',
+    summary:
+      "A rollout action does not apply to the rollout's status (e.g. pausing a rollout that is not running).",
+  },
+  rollout_store_unavailable: {
+    status: 503,
+    type: 'api_error',
+    summary: 'The state store did not answer a rollout action; read the rollout before trying again.',
+  },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected fault inside Gantry.' },
 } as const;
 

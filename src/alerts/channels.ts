@@ -18,9 +18,10 @@ export interface AlertRecord {
   /** De-duplication key: `<rule id>/<scope value>`; stable across transitions. */
   key: string;
   rule: string;
-  metric: AlertMetric;
-  scope: AlertScope;
-  /** `overall`, a client name, a model id, or a budget scope (`client:checkout`). */
+  /** A rule's metric, or `rollout` for a rollout decision (an `event` notification). */
+  metric: AlertMetric | 'rollout';
+  scope: AlertScope | 'rollout';
+  /** `overall`, a client name, a model id, a budget scope (`client:checkout`), or a rollout id. */
   scopeValue: string;
   status: AlertStatus;
   severity: Severity;
@@ -38,7 +39,12 @@ export interface AlertRecord {
   updatedAt: string;
 }
 
-export type NotificationKind = 'firing' | 'resolved' | 'test';
+/**
+ * `firing` / `resolved`: a rule's transitions; `test`: `gantry alerts test`;
+ * `event`: something that happened once and has no resolution (a rollout
+ * decision: critical for a rollback, warning otherwise).
+ */
+export type NotificationKind = 'firing' | 'resolved' | 'test' | 'event';
 
 export interface Notification {
   kind: NotificationKind;
@@ -55,7 +61,14 @@ export function webhookPayload(n: Notification): Record<string, unknown> {
   return {
     version: 1,
     kind: n.kind,
-    status: n.kind === 'resolved' ? 'resolved' : n.kind === 'test' ? 'test' : 'firing',
+    status:
+      n.kind === 'resolved'
+        ? 'resolved'
+        : n.kind === 'test'
+          ? 'test'
+          : n.kind === 'event'
+            ? 'event'
+            : 'firing',
     dedup_key: a.key,
     rule: a.rule,
     metric: a.metric,
@@ -88,7 +101,9 @@ export function slackPayload(n: Notification): Record<string, unknown> {
       ? `${EMOJI.resolved} RESOLVED`
       : n.kind === 'test'
         ? ':test_tube: TEST'
-        : `${EMOJI.firing[a.severity]} ${a.severity.toUpperCase()}`;
+        : n.kind === 'event'
+          ? `${EMOJI.firing[a.severity]} ${a.metric.toUpperCase()}`
+          : `${EMOJI.firing[a.severity]} ${a.severity.toUpperCase()}`;
   const change = n.previousSeverity ? ` (was ${n.previousSeverity})` : '';
   return {
     text: `${head}${change} [${n.source}] ${a.summary}`,

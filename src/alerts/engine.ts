@@ -20,7 +20,7 @@
  */
 import type { Logger } from 'pino';
 import { openSecret, type SecretHandle } from '../config/secrets.ts';
-import type { BudgetEvent, GatewayEvents, UpstreamKeyEvent } from '../observe/events.ts';
+import type { BudgetEvent, GatewayEvents, RolloutEvent, UpstreamKeyEvent } from '../observe/events.ts';
 import { type GantryMetrics, isServerError, modelLabel } from '../observe/metrics.ts';
 import type { LatencyWindows } from '../observe/stats.ts';
 import type { ExchangeRecord } from '../pipeline/record.ts';
@@ -186,6 +186,7 @@ export class AlertEngine {
       this.#unsubscribe.push(
         events.budget.subscribe((e) => this.onBudget(e)),
         events.upstreamKey.subscribe((e) => this.onUpstreamKey(e)),
+        events.rollout.subscribe((e) => this.onRollout(e)),
       );
     }
     if (options.timer !== false) {
@@ -220,6 +221,44 @@ export class AlertEngine {
   /** An upstream key taken out (failed / disabled) counts as an auth failure. */
   onUpstreamKey(e: UpstreamKeyEvent): void {
     if (e.state === 'failed' || e.state === 'disabled') this.#window('overall').add(this.#now(), { auth: 1 });
+  }
+
+  /**
+   * A rollout decision is one `event` notification to the channels (critical
+   * for a rollback, warning otherwise), kept in the history; it has no
+   * resolution and never enters the rule states.
+   */
+  onRollout(d: RolloutEvent): Notification {
+    const at = new Date(d.at).toISOString();
+    const breach = d.breaches?.[0];
+    const severity: Severity = d.action === 'rolled_back' ? 'critical' : 'warning';
+    const n: Notification = {
+      kind: 'event',
+      source: this.config.source,
+      at,
+      alert: {
+        key: `rollout/${d.rollout}`,
+        rule: `rollout.${d.action}`,
+        metric: 'rollout',
+        scope: 'rollout',
+        scopeValue: d.rollout,
+        status: 'firing',
+        severity,
+        peakSeverity: severity,
+        value: breach ? breach.candidate : d.toPercent,
+        threshold: breach ? breach.limit : 0,
+        unit: breach ? breach.unit : '%',
+        summary:
+          `Rollout ${d.rollout} ${d.action.replace('_', ' ')} (${d.fromPercent} % → ${d.toPercent} % candidate, by ${d.by}): ${d.reason}`.slice(
+            0,
+            900,
+          ),
+        firedAt: at,
+        updatedAt: at,
+      },
+    };
+    this.#deliver(this.#notify(n));
+    return n;
   }
 
   /** Evaluates every rule now; returns the notifications produced (already queued for delivery). */

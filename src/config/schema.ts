@@ -15,6 +15,7 @@ import { resolveMetrics, resolveTracing } from '../observe/config.ts';
 import { resolveCustomerSource } from '../pipeline/customer.ts';
 import { resolvePolicy } from '../policy/config.ts';
 import { resolveClientResilience, resolveResilience } from '../resilience/config.ts';
+import { crossCheckRollouts, resolvePrompts, resolveRollouts } from '../rollouts/config.ts';
 import { crossCheck, isRecord, scanForKeys } from './cross-check.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_UPSTREAM_KEY } from './fields.ts';
 import { formatPath, fromZod, type RawIssue } from './hints.ts';
@@ -110,6 +111,8 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     alerts: resolveAlerts(raw.alerts, baseDir),
     limits: raw.limits,
     resilience: resolveResilience(raw.resilience),
+    prompts: resolvePrompts(raw.prompts, baseDir),
+    rollouts: resolveRollouts(raw.rollouts),
   });
 }
 
@@ -136,7 +139,7 @@ export function validateConfig(document: unknown, source: string, baseDir: strin
 
   const parsed = configSchema.safeParse(input);
   const issues: RawIssue[] = parsed.success ? [] : fromZod(parsed.error.issues);
-  issues.push(...crossCheck(input, baseDir));
+  issues.push(...crossCheck(input, baseDir), ...crossCheckRollouts(input));
 
   // Fields that take a secret already said "a literal key is not allowed here".
   const reported = new Set(

@@ -12,6 +12,7 @@ import { metricsSchema, tracingSchema } from '../observe/config.ts';
 import { customerSchema } from '../pipeline/customer.ts';
 import { policySchema } from '../policy/config.ts';
 import { clientResilienceSchema, resilienceSchema, upstreamKeyEntrySchema } from '../resilience/config.ts';
+import { promptsSchema, rolloutsSchema } from '../rollouts/config.ts';
 import { safetySchema } from '../safety/config.ts';
 import {
   baseUrl,
@@ -165,6 +166,8 @@ export const configSchema = mapping({
   alerts: alertsSchema.prefault({}),
   limits: limitsSectionSchema,
   resilience: resilienceSchema.prefault({}),
+  prompts: promptsSchema,
+  rollouts: rolloutsSchema,
 });
 
 export type RawConfig = z.output<typeof configSchema>;

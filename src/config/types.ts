@@ -155,4 +155,8 @@ export interface ResolvedConfig {
   limits: LimitsConfig;
   /** Retries, breaker, timeouts, shedding and health probes (see docs/resilience.md). */
   resilience: ResilienceConfig;
+  /** Prompts clients send by reference (`gantry-prompt` header; docs/rollouts.md). */
+  prompts: readonly import('../rollouts/config.ts').PromptConfig[];
+  /** Canary rollouts of a model, request settings, environment or prompt version (docs/rollouts.md). */
+  rollouts: readonly import('../rollouts/config.ts').RolloutConfig[];
 }

@@ -83,6 +83,9 @@ export interface SafetyEvent {
   at: number;
 }
 
+/** A rollout decision (promoted, rolled back, started, ...), with the window's figures that explain it. */
+export type RolloutEvent = import('../rollouts/state.ts').RolloutDecision;
+
 /** One event stream: subscribers in order; a subscriber that throws does not stop the others. */
 export class Topic<T> {
   #subscribers: Array<(event: T) => void> = [];
@@ -124,4 +127,5 @@ export class GatewayEvents {
   readonly limitsStore = new Topic<LimitsStoreEvent>();
   readonly invariant = new Topic<InvariantEvent>();
   readonly safety = new Topic<SafetyEvent>();
+  readonly rollout = new Topic<RolloutEvent>();
 }

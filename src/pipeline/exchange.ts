@@ -43,6 +43,16 @@ export interface Decision {
   detail?: string;
 }
 
+/** The rollout and arm of an exchange (set by the rollouts stage), for the record, the ledger and the guards. */
+export interface ExchangeRollout {
+  id: string;
+  arm: 'baseline' | 'candidate';
+  /** Index of the rollout's step when the arm was chosen. */
+  step: number;
+  /** `tool_result` blocks with `is_error: true` in the request's last user turn. */
+  toolErrors?: number;
+}
+
 /** A virtual-key client resolved by `authenticate`. */
 export interface ExchangeClient {
   name: string;
@@ -166,6 +176,9 @@ export interface Exchange {
   admission?: Ticket;
   /** Succeeded batch result lines relayed by `GET …/results` (usage per line, for the ledger). */
   batchResults?: readonly BatchResultLine[];
+
+  /** The rollout arm that served the exchange (src/rollouts), while a rollout is active for it. */
+  rollout?: ExchangeRollout;
 
   response?: ExchangeResponse;
   /** Headers stages add to whatever response is rendered (e.g. `gantry-ratelimit-*` from admit). */

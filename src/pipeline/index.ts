@@ -6,6 +6,7 @@
  */
 
 import { metrics } from '../observe/stage.ts';
+import { rollouts } from '../rollouts/stage.ts';
 import { account } from './account.ts';
 import { admit } from './admit.ts';
 import { authenticate } from './authenticate.ts';
@@ -23,6 +24,7 @@ export const STAGES: ReadonlyArray<readonly [name: string, factory: StageFactory
   ['authenticate', authenticate], // virtual key -> client, environment, customer
   ['validate', validate], // body shape; reads model and stream
   ['policy', policy], // catalog check, allow-list, aliases, routing, max_tokens, prompt caching
+  ['rollouts', rollouts], // rollout arm (sticky per customer), its model/settings/environment, prompts by reference
   ['safety.input', safetyInput], // input limits, prompt-injection heuristics, input moderation
   ['admit', admit], // rate limits and budgets: 429 / 402, gantry-ratelimit-* headers, reservations
   ['upstream', upstream], // concurrency, fallback, keys, breaker, retry, send; relay and tap the answer

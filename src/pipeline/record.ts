@@ -17,7 +17,14 @@ import type { Usage } from '../anthropic/usage.ts';
 import type { GantryError } from '../errors.ts';
 import type { BatchResultLine } from '../ledger/batch-tap.ts';
 import { attributionOf } from './customer.ts';
-import type { Decision, Exchange, ExchangeClient, ExchangeOutcome, ExchangeTimings } from './exchange.ts';
+import type {
+  Decision,
+  Exchange,
+  ExchangeClient,
+  ExchangeOutcome,
+  ExchangeRollout,
+  ExchangeTimings,
+} from './exchange.ts';
 import { timeToFirstToken } from './exchange.ts';
 import type { RouteKind } from './routes.ts';
 
@@ -65,6 +72,8 @@ export interface ExchangeRecord {
   readonly temperature?: number;
   /** W3C trace context the client sent, for the trace span's parent. */
   readonly traceContext?: Readonly<{ traceparent?: string; tracestate?: string }>;
+  /** The rollout arm that served the exchange (src/rollouts). */
+  readonly rollout?: Readonly<ExchangeRollout>;
   /** Claude Code's attribution headers (`x-claude-code-session-id`, `-agent-id`), bounded; absent when not sent. */
   readonly attribution?: Readonly<{ sessionId: string | null; agentId: string | null }>;
 }
@@ -126,6 +135,7 @@ export function recordOf(ex: Exchange): ExchangeRecord {
     maxTokens: num(ex.body?.max_tokens),
     temperature: num(ex.body?.temperature),
     attribution: attributionIn(ex),
+    rollout: ex.rollout,
     traceContext:
       ex.headers.traceparent === undefined
         ? undefined
