@@ -8,6 +8,7 @@ import { closestModelIds, resolveModel } from '../anthropic/models.ts';
 import { CHECKS, type CheckId, docsLink, sectionOf } from './checks-table.ts';
 import { type AuditContext, configLine, configValue } from './context.ts';
 import { DOC_SPECS, findDoc } from './docs-spec.ts';
+import { withDrillEvidence } from './drill-evidence.ts';
 import type { CheckResult, Evidence, Finding, Outcome } from './result.ts';
 import type { Hit, Value } from './scan.ts';
 
@@ -796,7 +797,7 @@ export const EVALUATORS: Record<CheckId, Evaluator> = {
     );
   },
 
-  'INFRA-2': (ctx) => docCheck(ctx, 'rollback'),
+  'INFRA-2': (ctx) => withDrillEvidence(ctx, docCheck(ctx, 'rollback')),
   'INFRA-3': (ctx) => docCheck(ctx, 'runbook'),
   'INFRA-4': (ctx) => docCheck(ctx, 'oncall'),
 };

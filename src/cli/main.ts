@@ -99,7 +99,7 @@ export function buildProgram(): Command {
     .description('Tokens, cost, cache hit rate and savings from the ledger.')
     .option('-c, --config <file>', 'config file whose storage.ledger to read')
     .option('--ledger <url>', 'ledger store (sqlite:<path> or postgres://…), overrides the config')
-    .option('--by <group>', 'client, customer, model or day', 'client')
+    .option('--by <group>', 'client, customer, model, day or arm (rollout arms, with latency)', 'client')
     .option('--since <when>', 'rows since 24h, 7d, 30m or a date (2026-11-01)')
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--recommend', 'suggest max_tokens per client and cheaper models for small requests')
@@ -161,6 +161,56 @@ export function buildProgram(): Command {
     .option('--format <format>', 'prometheus', 'prometheus')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(async (opts) => (await import('./alerts.ts')).exportRules(opts));
+
+  const rollout = program
+    .command('rollout')
+    .description('Drive the rollouts of a running gateway (declared under rollouts: in gantry.yaml).');
+  const rolloutOptions = (c: Command) =>
+    c
+      .option('--gateway <url>', 'gateway base URL', 'http://127.0.0.1:8787')
+      .option('--admin-key-env <name>', 'environment variable holding the admin key', 'GANTRY_ADMIN_KEY')
+      .option('--json', 'print JSON');
+  rolloutOptions(
+    rollout
+      .command('status')
+      .description('Each rollout (or one): status, candidate share, steps, guards, decisions.')
+      .argument('[id]', 'rollout id'),
+  ).action(async (id, opts) => (await import('./rollout.ts')).status(id, opts));
+  const actions = [
+    ['start', 'Start a rollout at its first step (or resume a paused one).'],
+    ['pause', 'Hold a rollout at its step (no promotion; a breach still rolls back).'],
+    ['promote', 'Move a rollout to its next step now (after the last: complete).'],
+    ['abort', 'Stop a rollout: all traffic back to the baseline.'],
+  ] as const;
+  for (const [action, description] of actions) {
+    rolloutOptions(rollout.command(action).description(description).argument('<id>', 'rollout id')).action(
+      async (id, opts) => (await import('./rollout.ts')).act(action, id, opts),
+    );
+  }
+
+  const drill = program.command('drill').description('Game days that prove a procedure works.');
+  drill
+    .command('rollback')
+    .description(
+      'Degrade a rollout candidate and measure the rollback; writes the report INFRA-2 accepts (docs/rollouts.md).',
+    )
+    .option('--scenario <name>', 'offline fault: 5xx (default), slow, 429 or truncation')
+    .option('--gateway <url>', 'staging: drill this deployed gateway instead of an in-process one')
+    .option('--rollout <id>', 'staging: the rollout to drill (default drill)')
+    .option(
+      '--key-env <name>',
+      "staging: environment variable holding the drill client's key",
+      'GANTRY_DRILL_KEY',
+    )
+    .option(
+      '--admin-key-env <name>',
+      'staging: environment variable holding the admin key',
+      'GANTRY_ADMIN_KEY',
+    )
+    .option('--max-requests <n>', 'staging: most requests to send in all (default 60)')
+    .option('--timeout <ms>', 'longest wait for the rollback')
+    .option('-o, --output <file>', 'where to write the report (- for none)', 'drills/rollback-drill.json')
+    .action(async (opts) => (await import('./drill.ts')).rollback(opts));
 
   const dashboards = program.command('dashboards').description('Dashboards over the exported metrics.');
   dashboards

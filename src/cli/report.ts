@@ -1,6 +1,7 @@
 /**
  * `gantry report`: what the ledger says — tokens, cost, cache hit rate and
- * savings by client, customer, model or day; `--recommend` adds max_tokens and
+ * savings by client, customer, model, day or rollout arm (`--by arm` adds each
+ * arm's cost per request and latency); `--recommend` adds max_tokens and
  * cheaper-model suggestions. Reads the store of `storage.ledger` (or `--ledger`).
  */
 
@@ -9,6 +10,7 @@ import { resolve } from 'node:path';
 import { formatUsd } from '../anthropic/cost.ts';
 import { loadConfig } from '../config/load.ts';
 import {
+  armLatency,
   type BudgetStatus,
   budgetStatus,
   buildReport,
@@ -30,7 +32,7 @@ export interface ReportOptions {
   recommend?: boolean;
 }
 
-const GROUPS: readonly GroupBy[] = ['client', 'customer', 'model', 'day'];
+const GROUPS: readonly GroupBy[] = ['client', 'customer', 'model', 'day', 'arm'];
 const FORMATS = ['table', 'csv', 'json'] as const;
 
 export async function reportText(opts: ReportOptions): Promise<string> {
@@ -59,7 +61,19 @@ export async function reportText(opts: ReportOptions): Promise<string> {
   } finally {
     await store.close();
   }
-  const { lines, total } = buildReport(rows, by);
+  const report = buildReport(rows, by);
+  const { total } = report;
+  // By arm, each line also says what a request cost and how long it took (arms are compared on both).
+  const latency = by === 'arm' ? armLatency(rows) : undefined;
+  const lines = report.lines.map((l) =>
+    latency
+      ? {
+          ...l,
+          costPerRequestMicros: l.requests === 0 ? 0 : Math.round(l.costMicros / l.requests),
+          latency: latency.get(l.key),
+        }
+      : l,
+  );
   const budgets = config ? budgetStatus(rows, config) : null;
   const recs = opts.recommend ? recommend(rows) : undefined;
 
@@ -93,7 +107,9 @@ export async function reportText(opts: ReportOptions): Promise<string> {
     'hit rate',
     'cost $',
     'saved $',
+    ...(latency ? ['$ / request', 'p50 ms', 'p99 ms', 'ttft p50', 'ttft p99'] : []),
   ];
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : String(Math.round(v)));
   const cells = (l: ReportLine) => [
     l.key + (l.unpriced ? ` (${l.unpriced} unpriced)` : ''),
     ...(by === 'model' ? [l.requested.join(' ')] : []),
@@ -109,6 +125,15 @@ export async function reportText(opts: ReportOptions): Promise<string> {
     `${(l.cacheHitRate * 100).toFixed(1)}%`,
     formatUsd(l.costMicros),
     formatUsd(l.savingsMicros),
+    ...(latency
+      ? [
+          l.requests === 0 ? '–' : (l.costMicros / l.requests / 1e6).toFixed(6),
+          ms(latency.get(l.key)?.p50),
+          ms(latency.get(l.key)?.p99),
+          ms(latency.get(l.key)?.ttftP50),
+          ms(latency.get(l.key)?.ttftP99),
+        ]
+      : []),
   ];
   if (format === 'csv') return renderCsv(header, [...lines, total].map(cells));
   const out = [

@@ -73,6 +73,7 @@ const rowArb = (i: number) =>
       priced: fc.boolean(),
       batch: fc.boolean(),
       upstream: fc.boolean(),
+      arm: fc.constantFrom('r1/baseline', 'r1/candidate', 'r2/candidate', null),
     })
     .map(
       (r): LedgerRow => ({
@@ -101,6 +102,8 @@ const rowArb = (i: number) =>
         ttftMs: null,
         attempts: 1,
         decisions: '[]',
+        // Added columns read back absent when null (rowFromRecord).
+        ...(r.arm === null ? {} : { rollout: r.arm.split('/')[0], arm: r.arm.split('/')[1] }),
       }),
     );
 
@@ -151,11 +154,11 @@ for (const [name, url, up] of BACKENDS) {
             const since = NOW - 30 * 86_400_000;
             const range = { since, until: NOW + 1 };
             const inRange = rows.filter((r) => r.ts >= since && r.ts <= NOW);
-            for (const by of ['client', 'customer', 'model', 'day'] as const) {
+            for (const by of ['client', 'customer', 'model', 'day', 'arm'] as const) {
               assert.deepEqual(await reader.report(by, range), buildReport(inRange, by), `by ${by}`);
             }
-            const all = await reader.reports(['client', 'customer', 'model', 'day'], range);
-            for (const by of ['client', 'customer', 'model', 'day'] as const) {
+            const all = await reader.reports(['client', 'customer', 'model', 'day', 'arm'], range);
+            for (const by of ['client', 'customer', 'model', 'day', 'arm'] as const) {
               assert.deepEqual(all[by], buildReport(inRange, by), `together, by ${by}`);
             }
             const budgets = await reader.budgets(BUDGETS, NOW);

@@ -127,6 +127,8 @@ function groupKey(by: GroupBy, q: Sql): string {
       return "COALESCE(model, '(none)')";
     case 'day':
       return q.day();
+    case 'arm':
+      return "COALESCE(rollout || '/' || arm, '(none)')";
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Ledger reports: tokens, cost, cache hit rate and savings grouped by client,
- * customer, model or day; and recommendations (a `max_tokens` per client from
+ * customer, model, day or rollout arm (with the arms' latency, `armLatency`); and recommendations (a `max_tokens` per client from
  * the observed p99 of output tokens; a cheaper model where requests are small).
  * Pure functions over rows, so `gantry report`, the console's SQL reads
  * (src/ledger/query.ts, held equal by a test) and tests share them.
@@ -20,7 +20,7 @@ import { listModels, resolveModel } from '../anthropic/models.ts';
 import { emptyUsage, type Usage } from '../anthropic/usage.ts';
 import { failed, type LedgerRow } from './row.ts';
 
-export type GroupBy = 'client' | 'customer' | 'model' | 'day';
+export type GroupBy = 'client' | 'customer' | 'model' | 'day' | 'arm';
 
 export interface ReportLine {
   key: string;
@@ -84,7 +84,48 @@ function keyOf(r: LedgerRow, by: GroupBy): string {
       return r.model ? canonicalModel(r.model) : '(none)';
     case 'day':
       return new Date(r.ts).toISOString().slice(0, 10);
+    case 'arm':
+      return armKey(r);
   }
+}
+
+/** `<rollout>/<arm>` of a row served by a rollout arm, else `(none)`. */
+export function armKey(r: Pick<LedgerRow, 'rollout' | 'arm'>): string {
+  return r.rollout && r.arm ? `${r.rollout}/${r.arm}` : '(none)';
+}
+
+/** Latency of one report line (ms, nearest rank), for comparing rollout arms. */
+export interface LineLatency {
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Time to first token of its streams; null when it has none. */
+  ttftP50: number | null;
+  ttftP99: number | null;
+}
+
+/** Per `--by arm` key: the latency of the arm's requests (the rows `buildReport` counts). */
+export function armLatency(rows: readonly LedgerRow[]): Map<string, LineLatency> {
+  const lat = new Map<string, { latency: number[]; ttft: number[] }>();
+  for (const r of rows) {
+    if (!countsInReport(r)) continue;
+    const k = armKey(r);
+    const l = lat.get(k) ?? { latency: [], ttft: [] };
+    if (r.latencyMs !== null) l.latency.push(r.latencyMs);
+    if (r.ttftMs !== null) l.ttft.push(r.ttftMs);
+    lat.set(k, l);
+  }
+  const out = new Map<string, LineLatency>();
+  for (const [k, l] of lat) {
+    out.set(k, {
+      p50: percentile(l.latency, 50),
+      p95: percentile(l.latency, 95),
+      p99: percentile(l.latency, 99),
+      ttftP50: l.ttft.length === 0 ? null : percentile(l.ttft, 50),
+      ttftP99: l.ttft.length === 0 ? null : percentile(l.ttft, 99),
+    });
+  }
+  return out;
 }
 
 /**

@@ -106,7 +106,11 @@ const rolloutSchema = mapping({
   min_samples: z.int(expected('a whole number of requests')).min(1).default(20),
   allow_pin: z.boolean(expected('true or false')).default(true),
   guards: z
-    .record(z.enum(GUARD_NAMES as [GuardName, ...GuardName[]]), guardSchema, expected('a mapping of guards'))
+    .partialRecord(
+      z.enum(GUARD_NAMES as [GuardName, ...GuardName[]]),
+      guardSchema,
+      expected('a mapping of guards'),
+    )
     .optional(),
 }).superRefine((r, ctx) => {
   let last = 0;
