@@ -25,7 +25,8 @@ export const EXIT_CODES = {
   },
   gate: {
     code: 1,
-    meaning: 'a check failed: the `audit` / `preflight` gate (`--fail-on`), a channel in `alerts test`',
+    meaning:
+      'a check failed: the `audit` / `preflight` gate (`--fail-on`), a channel in `alerts test`, a check of `drill rollback`',
   },
   usage: {
     code: 2,
