@@ -96,6 +96,13 @@ alerts:
     - { metric: rate_429 }
     - { metric: budget_daily }
     - { metric: auth_failures }
+rollouts:
+  # On a model the workload never asks for: pending until a test starts it.
+  - id: sonnet-next
+    clients: [search]
+    baseline: { model: claude-sonnet-4-6 }
+    candidate: { model: claude-sonnet-5-5, max_tokens: 2048 }
+    steps: [5, 25, 50, 100]
 `;
   const config = parseConfig(yaml, { source: 'console-test.yaml', baseDir: dir });
   const logs = new LogSink();

@@ -107,9 +107,7 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => {
-      // A 404 from /admin/rollouts is the Rollouts page learning that rollouts do not exist yet.
-      if (m.type() === 'error' && !m.location().url.endsWith('/admin/rollouts'))
-        problems.push(`console: ${m.text()}`);
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
     });
     if (SHOTS) mkdirSync(shots, { recursive: true });
   });
@@ -275,9 +273,27 @@ describe('the console in Chromium', { skip, timeout: 240_000 }, () => {
     await noContent('Keys');
   });
 
-  test('Rollouts says what it will show and that rollouts are not configured', async () => {
-    await open('#/rollouts', '.empty');
-    assert.match((await page.locator('.empty').textContent()) ?? '', /Rollouts are not configured/);
+  test('Rollouts shows each rollout: share, steps, arms, guards and decisions', async () => {
+    const started = await fetch(`${stack.gateway.url}/admin/rollouts`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'sonnet-next', action: 'start' }),
+    });
+    assert.equal(started.status, 200);
+    await open('#/rollouts', '[data-table="decisions-sonnet-next"]');
+    const section = (await page.locator('#rollout-sonnet-next').textContent()) ?? '';
+    assert.match(section, /sonnet-next · running · 5 % on the candidate/);
+    assert.equal(await page.locator('[data-table="steps-sonnet-next"] tbody tr').count(), 4);
+    assert.match(
+      (await page.locator('[data-table="arms-sonnet-next"] tr[data-row="candidate"]').textContent()) ?? '',
+      /claude-sonnet-5-5.*max_tokens: 2048/,
+    );
+    assert.equal(await page.locator('[data-table="guards-sonnet-next"] tbody tr').count(), 9);
+    assert.match(
+      (await page.locator('[data-table="decisions-sonnet-next"] tbody tr').first().textContent()) ?? '',
+      /started.*operator.*0 → 5 %.*started by the operator/,
+    );
+    await noContent('Rollouts');
     await shot('rollouts');
   });
 

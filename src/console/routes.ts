@@ -15,7 +15,7 @@
  *
  * The other pages read routes their capability serves: `/admin/stats`,
  * `/admin/traffic`, `/admin/alerts`, `/admin/limits`, `/admin/upstream-keys`,
- * and `/admin/rollouts` once rollouts exist.
+ * and `/admin/rollouts` (src/rollouts/admin.ts).
  */
 import { GantryError } from '../errors.ts';
 import { LedgerReader, LedgerUnavailable, type RequestFilter, type TimeRange } from '../ledger/query.ts';

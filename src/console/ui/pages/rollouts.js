@@ -1,11 +1,13 @@
-// Rollouts: fed by one admin route, `GET /admin/rollouts`. Until rollouts
-// exist the route does not either (404 `route_not_found`), and this page says
-// what it will show. When the route comes, its answer is drawn as it is:
-// `{ rollouts: [{ id, status, steps, arms, guards, decisions }] }`.
+// Rollouts: one admin route, `GET /admin/rollouts` (src/rollouts/admin.ts),
+// drawn as it answers: each rollout's status and candidate share, its steps,
+// its arms, the guards as the gateway last read them (candidate, baseline,
+// bound) and its decisions with their reasons. A gateway without the route
+// (404: an older release) gets the empty state. Refreshed every 5 s; the page
+// only reads — `gantry rollout …` moves rollouts.
 
 import { api } from '../api.js';
 import { Empty, ErrorBox, Loading, RefreshBar, Section, Table, useData } from '../components.js';
-import { time } from '../format.js';
+import { duration, ms, time } from '../format.js';
 import { html } from '../lib.js';
 
 async function load(signal) {
@@ -17,30 +19,85 @@ async function load(signal) {
   }
 }
 
+const num = (v, unit) =>
+  v === null || v === undefined ? '–' : unit === 'ms' ? ms(v) : `${Math.round(v * 1e6) / 1e6} ${unit}`;
+const changes = (a) =>
+  Object.entries(a)
+    .filter(([k]) => k !== 'name' && k !== 'model')
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+    .join(', ') || '–';
+const guardState = (g) =>
+  g.breached
+    ? html`<span class="badge critical">breached</span>`
+    : g.judged
+      ? html`<span class="badge ok">ok</span>`
+      : html`<span class="muted">too few samples</span>`;
+
+function Rollout({ r }) {
+  return html`<${Section} title=${`${r.id} · ${r.status} · ${r.percent} % on the candidate`} id=${`rollout-${r.id}`}>
+    <p class="muted">
+      Clients ${r.clients.join(', ')}; guards over ${duration(r.window_ms)}, judged every ${duration(r.evaluate_every_ms)} from${' '}
+      ${r.min_samples} candidate requests.
+      ${r.evaluation ? html` Last evaluation: <strong>${r.evaluation.verdict}</strong> — ${r.evaluation.reason}.` : ''}
+    </p>
+    <${Table} caption="Steps" testid=${`steps-${r.id}`} rows=${r.steps} columns=${[
+      ['Step', (s) => (s.current ? html`<strong>▶ ${s.name}</strong>` : s.name)],
+      ['Candidate share', (s) => `${s.percent} %`, { num: true }],
+      ['Hold', (s) => duration(s.hold_ms), { num: true }],
+      ['Min requests', (s) => s.min_requests, { num: true }],
+    ]} />
+    <${Table} caption="Arms" testid=${`arms-${r.id}`} rows=${r.arms} rowKey=${(a) => a.name} columns=${[
+      ['Arm', (a) => a.name],
+      ['Model', (a) => a.model ?? 'as requested'],
+      ['Changes', changes],
+    ]} />
+    <${Table} caption="Guards" testid=${`guards-${r.id}`} rows=${r.guards} rowKey=${(g) => g.metric} columns=${[
+      ['Guard', (g) => g.metric],
+      ['Candidate', (g) => num(g.candidate, g.unit), { num: true, key: 'candidate' }],
+      ['Baseline', (g) => num(g.baseline, g.unit), { num: true }],
+      ['Bound', (g) => num(g.threshold, g.unit), { num: true }],
+      ['State', guardState],
+    ]} />
+    <${Table}
+      caption="Decisions, newest first"
+      testid=${`decisions-${r.id}`}
+      rows=${r.decisions}
+      empty=${html`<p class="muted">No decision yet: <code>npx gantry rollout start ${r.id}</code> starts it.</p>`}
+      columns=${[
+        ['When', (x) => time(x.at)],
+        [
+          'Decision',
+          (x) =>
+            html`<span class=${`badge ${x.action === 'rolled_back' ? 'critical' : 'ok'}`}>${x.action}</span>`,
+        ],
+        ['By', (x) => x.by],
+        ['Share', (x) => `${x.from_percent} → ${x.to_percent} %`, { num: true }],
+        ['Why', (x) => x.reason],
+      ]}
+    />
+  </${Section}>`;
+}
+
 export function RolloutsPage() {
-  const state = useData(load, [], 10_000);
+  const state = useData(load, [], 5_000);
   const d = state.data;
   if (state.error) return html`<${ErrorBox} error=${state.error} what="Rollouts" />`;
   if (!d) return html`<${Loading} />`;
   if (d.missing)
-    return html`<${Empty} title="Rollouts are not configured">
-      This gateway has no rollouts yet. Once they exist, this page shows each rollout's steps (what share of traffic goes to
-      the new model or prompt), its arms, the guard metrics that judge it (error rate, p99, cost per request) and every
-      decision taken (advance, hold, roll back), from <code>GET /admin/rollouts</code>.
+    return html`<${Empty} title="Rollouts are not available">
+      This gateway answers no <code>GET /admin/rollouts</code> (an older release). Rollouts move a share of a client's traffic
+      to a new model, settings or prompt step by step and roll back on their own when a guard is breached.
     </${Empty}>`;
   const rollouts = d.view.rollouts ?? [];
   return html`
-    <${RefreshBar} state=${state} />
+    <${RefreshBar} state=${state} label=${d.view.store ? `state in ${d.view.store}` : ''} />
     ${
       rollouts.length === 0
-        ? html`<${Empty} title="No rollout running">Rollouts are available; none is configured or running now.</${Empty}>`
-        : rollouts.map(
-            (r) => html`<${Section} title=${`${r.id} · ${r.status ?? ''}`} id=${`rollout-${r.id}`}>
-            <${Table} caption="Steps" rows=${r.steps ?? []} columns=${[['Step', (s) => s.name ?? JSON.stringify(s)], ['Share', (s) => s.percent ?? s.weight ?? '–', { num: true }]]} />
-            <${Table} caption="Arms" rows=${r.arms ?? []} columns=${[['Arm', (a) => a.name ?? a.id], ['Model', (a) => a.model ?? '–']]} />
-            <${Table} caption="Guard metrics" rows=${r.guards ?? []} columns=${[['Guard', (g) => g.metric ?? g.name], ['Value', (g) => String(g.value ?? '–'), { num: true }], ['Limit', (g) => String(g.threshold ?? '–'), { num: true }]]} />
-            <${Table} caption="Decisions" rows=${r.decisions ?? []} columns=${[['When', (x) => time(x.at)], ['Decision', (x) => x.action ?? x.decision], ['Why', (x) => x.reason ?? '']]} />
-          </${Section}>`,
-          )
+        ? html`<${Empty} title="No rollouts configured">
+            Declare one under <code>rollouts:</code> in gantry.yaml (docs/rollouts.md): the clients it applies to, a baseline and
+            a candidate arm (model, max_tokens, thinking, prompt caching, environment, prompt version), steps and guards. Then
+            <code>npx gantry rollout start &lt;id&gt;</code>.
+          </${Empty}>`
+        : rollouts.map((r) => html`<${Rollout} r=${r} key=${r.id} />`)
     }`;
 }
