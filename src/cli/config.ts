@@ -11,6 +11,7 @@ import { describeSecret } from '../config/mask.ts';
 import { type SecretHandle, SecretRegistry } from '../config/secrets.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { displayLimits, displayScopeLimits } from '../limits/config.ts';
+import { displayRollouts } from '../rollouts/config.ts';
 import { readConfig } from './errors.ts';
 
 export interface CheckOptions {
@@ -116,5 +117,6 @@ function toDisplay(
     audit: { waivers: config.audit.waivers },
     limits: displayLimits(config.limits),
     storage: { state: config.storage.state },
+    ...displayRollouts(config.rollouts, config.prompts),
   };
 }

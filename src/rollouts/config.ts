@@ -26,6 +26,7 @@ import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { resolveModel } from '../anthropic/models.ts';
 import { expected, isValidName, MAX_TIMER_MS, mapping, milliseconds, NAME_RULE } from '../config/fields.ts';
+import { allowed, catalogRefusal } from '../policy/rules.ts';
 import { GUARD_NAMES, GUARDS, type GuardLimits, type GuardName } from './guards.ts';
 
 const name = (what: string) =>
@@ -55,8 +56,8 @@ const armSchema = mapping({
   environment: z.string(expected('an environment name')).optional(),
   prompts: z.record(z.string(), z.string(expected('a version name')), expected('a mapping')).optional(),
 }).superRefine((a, ctx) => {
-  if (a.model !== undefined && !resolveModel(a.model))
-    ctx.addIssue({ code: 'custom', path: ['model'], message: `not a model of the catalog: ${a.model}` });
+  const refusal = a.model === undefined ? undefined : catalogRefusal(a.model, false);
+  if (refusal) ctx.addIssue({ code: 'custom', path: ['model'], message: refusal.replace(/^model: /, '') });
   if (
     a.thinking?.budget_tokens !== undefined &&
     !(a.max_tokens !== undefined && a.max_tokens > a.thinking.budget_tokens)
@@ -275,6 +276,12 @@ export function crossCheckRollouts(
   const clientNames = Array.isArray(raw.clients)
     ? new Set(raw.clients.map((c) => rec(c)?.name).filter((n) => typeof n === 'string'))
     : new Set<unknown>();
+  /** A client's model allow-list (`policy.models`): an arm may not send a model the client may not use. */
+  const allowList = (client: string): string[] | undefined => {
+    const c = Array.isArray(raw.clients) ? raw.clients.map(rec).find((x) => x?.name === client) : undefined;
+    const models = rec(c?.policy)?.models;
+    return Array.isArray(models) ? models.filter((m): m is string => typeof m === 'string') : undefined;
+  };
   const envs = rec(raw.environments);
   const envNames = envs ? new Set(Object.keys(envs)) : new Set(['default']);
   const prompts = rec(raw.prompts) ?? {};
@@ -311,6 +318,15 @@ export function crossCheckRollouts(
     for (const armName of ['baseline', 'candidate'] as const) {
       const arm = rec(ro[armName]);
       if (!arm) continue;
+      if (typeof arm.model === 'string' && Array.isArray(ro.clients))
+        for (const c of ro.clients) {
+          const list = typeof c === 'string' ? allowList(c) : undefined;
+          if (list && !allowed(arm.model, list))
+            issues.push({
+              path: ['rollouts', i, armName, 'model'],
+              message: `${arm.model} is not in the allow-list (policy.models) of client "${c}"`,
+            });
+        }
       if (typeof arm.environment === 'string' && !envNames.has(arm.environment))
         issues.push({
           path: ['rollouts', i, armName, 'environment'],
@@ -333,4 +349,66 @@ export function crossCheckRollouts(
     }
   });
   return issues;
+}
+
+/** The resolved rollouts and prompts in the on-disk shape (`gantry config check`): defaults filled in, no prompt text. */
+export function displayRollouts(
+  rollouts: readonly RolloutConfig[],
+  prompts: readonly PromptConfig[],
+): Record<string, unknown> {
+  const arm = (a: Arm) => ({
+    ...(a.model !== undefined ? { model: a.model } : {}),
+    ...(a.maxTokens !== undefined ? { max_tokens: a.maxTokens } : {}),
+    ...(a.thinking
+      ? {
+          thinking: {
+            type: a.thinking.type,
+            ...(a.thinking.budgetTokens !== undefined ? { budget_tokens: a.thinking.budgetTokens } : {}),
+          },
+        }
+      : {}),
+    ...(a.promptCaching ? { prompt_caching: a.promptCaching, cache_ttl: a.cacheTtl } : {}),
+    ...(a.environment !== undefined ? { environment: a.environment } : {}),
+    ...(a.prompts ? { prompts: { ...a.prompts } } : {}),
+  });
+  return {
+    ...(prompts.length > 0
+      ? {
+          prompts: Object.fromEntries(
+            prompts.map((p) => [
+              p.name,
+              {
+                default: p.default,
+                versions: Object.fromEntries(
+                  Object.entries(p.versions).map(([v, s]) => [
+                    v,
+                    s.file !== undefined ? { file: s.file } : { text: `(${s.text?.length ?? 0} characters)` },
+                  ]),
+                ),
+              },
+            ]),
+          ),
+        }
+      : {}),
+    ...(rollouts.length > 0
+      ? {
+          rollouts: rollouts.map((r) => ({
+            id: r.id,
+            clients: [...r.clients],
+            baseline: arm(r.baseline),
+            candidate: arm(r.candidate),
+            steps: r.steps.map((s) => ({
+              percent: s.percent,
+              hold_ms: s.holdMs,
+              min_requests: s.minRequests,
+            })),
+            window_ms: r.windowMs,
+            evaluate_every_ms: r.evaluateEveryMs,
+            min_samples: r.minSamples,
+            allow_pin: r.allowPin,
+            guards: Object.fromEntries(GUARD_NAMES.map((g) => [g, r.guards[g] ? { ...r.guards[g] } : null])),
+          })),
+        }
+      : {}),
+  };
 }
