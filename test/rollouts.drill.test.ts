@@ -3,16 +3,25 @@
  * on stdout and in the file `gantry audit` reads; INFRA-2 takes a recent
  * passing report as the evidence the rollback was tested (it stands for the
  * document's "Last tested" section), and warns about a failed or stale one.
+ * The staging mode against a deployed gateway sends no more requests than
+ * its budget.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runAudit } from '../src/audit/audit.ts';
+import { hashKey } from '../src/config/keys.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { startGateway } from '../src/gateway/server.ts';
 import type { DrillReport } from '../src/rollouts/drill.ts';
+import { runDrill } from '../src/rollouts/drill.ts';
+import { startSimulator } from '../src/simulator/index.ts';
+import { LogSink, UPSTREAM_KEY } from './support.ts';
 
 const run = promisify(execFile);
 const project = mkdtempSync(join(tmpdir(), 'gantry-drill-'));
@@ -80,4 +89,39 @@ test('gantry drill rollback runs offline, exits 0 with its report; gantry audit 
   const none = INFRA2(new Date(finished.getTime() + day));
   assert.equal(none.outcome, 'warn');
   assert.match(text(none), /missing section\(s\): Last tested/);
+});
+
+test('the staging drill: a deployed gateway whose candidate truncates, a bounded number of small requests', async (t) => {
+  process.env.GANTRY_TEST_UPSTREAM_KEY = UPSTREAM_KEY;
+  const sim = await startSimulator({ profile: 'perf' });
+  t.after(() => sim.close());
+  const key = `gk_stagingdrill${randomBytes(12).toString('hex')}`;
+  const adminKey = `gk_stagingadmin${randomBytes(12).toString('hex')}`;
+  const config = parseConfig(
+    [
+      'server: { port: 0 }',
+      `upstream: { base_url: "${sim.url}" }`,
+      'environments: { default: { upstream_key: env:GANTRY_TEST_UPSTREAM_KEY } }',
+      `clients: [ { name: drill, key_sha256: ${hashKey(key)} } ]`,
+      `admin: { key_sha256: ${hashKey(adminKey)} }`,
+      'storage: { ledger: off }',
+      'rollouts:',
+      '  - { id: drill, clients: [drill], baseline: { model: claude-haiku-4-5 }, candidate: { model: claude-haiku-4-5, max_tokens: 1 },',
+      '      steps: [50, 100], window_ms: 60000, evaluate_every_ms: 200, min_samples: 5 }',
+    ].join('\n'),
+    { source: 'staging.yaml', baseDir: project },
+  );
+  const gateway = await startGateway({ config, logDestination: new LogSink() });
+  t.after(() => gateway.close());
+  const report = await runDrill({ gateway: gateway.url, clientKey: key, adminKey, maxRequests: 40 });
+  assert.equal(report.mode, 'staging');
+  assert.equal(report.passed, true, JSON.stringify(report.checks));
+  assert.ok(report.requests_total <= 40, `${report.requests_total} requests`);
+  assert.equal(
+    sim.state.requests.all().length,
+    report.requests_total,
+    'every request the drill sent, and no more',
+  );
+  assert.match(String((report.decision as { reason: string }).reason), /max_tokens_rate 100 %/);
+  assert.equal(report.after_rollback.candidate, 0);
 });

@@ -112,11 +112,13 @@ export class RolloutAdmin {
   }
 
   /** The recent alert history (`GET /admin/alerts`), or undefined when alerts are off. */
-  async alerts(): Promise<Array<{ kind: string; rule: string; scope_value: string }> | undefined> {
+  async alerts(): Promise<
+    Array<{ at: string; kind: string; rule: string; scope_value: string }> | undefined
+  > {
     try {
       return (
         (await this.#call('GET', '/admin/alerts')) as {
-          recent: Array<{ kind: string; rule: string; scope_value: string }>;
+          recent: Array<{ at: string; kind: string; rule: string; scope_value: string }>;
         }
       ).recent;
     } catch {

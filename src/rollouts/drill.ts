@@ -272,6 +272,11 @@ async function drive(o: DriveOptions): Promise<DrillReport> {
   } finally {
     await driver.stop();
   }
+  if (view.status === 'running') {
+    // The request budget is spent: the window holds the traffic; a few more rounds decide.
+    const grace = Date.now() + 3 * Number(view.evaluate_every_ms) + 2_000;
+    view = await waitFor(o.admin, o.rollout, (r) => r.status !== 'running', Math.min(deadline, grace));
+  }
   const rollback = view.decisions.find((d) => d.action === 'rolled_back' && Date.parse(d.at) >= startedAt);
   const rolledBackAt = rollback ? Date.parse(rollback.at) : undefined;
   if (!rollback && (view.status === 'running' || view.status === 'paused'))
@@ -296,7 +301,13 @@ async function drive(o: DriveOptions): Promise<DrillReport> {
   }
   const events = await o.admin.alerts();
   const alertEvents = events
-    ? events.filter((e) => e.kind === 'event' && e.scope_value === o.rollout).length
+    ? events.filter(
+        (e) =>
+          e.kind === 'event' &&
+          e.scope_value === o.rollout &&
+          e.rule === 'rollout.rolled_back' &&
+          Date.parse(e.at) >= startedAt,
+      ).length
     : null;
   const windowMs = Number(view.window_ms);
   const detect = rolledBackAt === undefined ? null : rolledBackAt - breachAt;
@@ -335,7 +346,7 @@ async function drive(o: DriveOptions): Promise<DrillReport> {
           {
             name: 'the decision is an alert event',
             ok: alertEvents > 0,
-            detail: `${alertEvents} rollout event(s) in the alert history`,
+            detail: `${alertEvents} rollback event(s) in the alert history`,
           },
         ]),
   ];
@@ -367,7 +378,7 @@ async function drive(o: DriveOptions): Promise<DrillReport> {
     candidate_errors_after_breach: candidateAfter.filter(
       (s) => s.status !== 200 || s.stopReason === 'max_tokens',
     ).length,
-    requests_total: driver.sent.length + after.length,
+    requests_total: driver.sent.length,
     after_rollback: afterView,
     decision: rollback ?? null,
     alert_events: alertEvents,
