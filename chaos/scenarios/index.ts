@@ -4,6 +4,9 @@
  * `Scenario` (see chaos/README.md) and list it here.
  */
 import type { Scenario } from '../lib/harness.ts';
+import { floodUnauthenticated } from './flood-unauthenticated.ts';
+import { hostileInput } from './hostile-input.ts';
+import { upstreamStorms } from './upstream-storms.ts';
 import { pgBlackholed } from './pg-blackholed.ts';
 import { pgRefused } from './pg-refused.ts';
 import { redisBlackholed } from './redis-blackholed.ts';
@@ -14,6 +17,9 @@ import { sigkillUnderLoad } from './sigkill-under-load.ts';
 import { sigtermLedgerBlackholed } from './sigterm-ledger-blackholed.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
+  hostileInput,
+  floodUnauthenticated,
+  upstreamStorms,
   redisKilled,
   redisBlackholed,
   redisReset,
