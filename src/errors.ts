@@ -36,6 +36,22 @@ export const ERROR_CODES = {
     type: 'invalid_request_error',
     summary: 'The request body is JSON but not of the shape the route takes.',
   },
+  json_too_deep: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The JSON body nests deeper than `server.max_json_depth` levels.',
+  },
+  duplicate_key: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The JSON body gives a top-level key more than once (one body must mean one request).',
+  },
+  invalid_request_target: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary:
+      'The request line is not a plain path (absolute-form or `*` targets), or an id has dot segments or characters ids never use.',
+  },
   unsupported_content_type: {
     status: 415,
     type: 'invalid_request_error',

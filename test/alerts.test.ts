@@ -15,7 +15,7 @@ import type { AlertEngine } from '../src/alerts/engine.ts';
 import { hashKey } from '../src/config/keys.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
-import { channels } from '../src/observe/events.ts';
+
 import { type Telemetry, telemetryStage } from '../src/observe/stage.ts';
 import { STAGES } from '../src/pipeline/index.ts';
 import type { StageFactory } from '../src/pipeline/stage.ts';
@@ -287,7 +287,7 @@ describe('default rules: warning, critical, resolved', () => {
   test('daily cost (> 80 % warning, > 100 % critical of the budget), resolved the next day', async () => {
     await quiet();
     const budget = (pct: number) =>
-      channels.budget.publish({
+      gateway.events.budget.publish(() => ({
         scope: 'client:checkout',
         period: 'daily',
         threshold: pct >= 100 ? 100 : 80,
@@ -295,7 +295,7 @@ describe('default rules: warning, critical, resolved', () => {
         limitMicros: 10_000_000,
         action: 'block',
         at: now,
-      });
+      }));
     budget(85);
     const warn = await evaluate();
     assertTransition(warn, 'budget_daily', 'firing', 'warning', 'none');

@@ -14,7 +14,6 @@
  *   says why, `/metrics` shows `gantry_ledger_store_up 0`.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import { FaultProxy } from '../chaos/lib/proxy.ts';
 import type { LedgerRow } from '../src/ledger/row.ts';
 import { createLedgerStore, openLedgerStore } from '../src/ledger/store.ts';
 import { LedgerWriter } from '../src/ledger/writer.ts';
-import type { LedgerEvent } from '../src/observe/events.ts';
+import { type LedgerEvent, Topic } from '../src/observe/events.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { LogSink, startTestGateway, UPSTREAM_KEY } from './support.ts';
 
@@ -105,16 +104,21 @@ after(async () => {
 
 describe('ledger writer on a blackholed PostgreSQL', () => {
   const events: LedgerEvent[] = [];
-  const onLedger = (m: unknown) => events.push(m as LedgerEvent);
-  before(() => diagnostics.subscribe('gantry:ledger', onLedger));
-  after(() => diagnostics.unsubscribe('gantry:ledger', onLedger));
+  const topic = new Topic<LedgerEvent>();
+  topic.subscribe((e) => events.push(e));
 
   test('down within its timeout — logged, published, readiness fails; every row lands once when it is back', async () => {
     await proxy.setMode('pass');
     const table = `t${++seq}`;
     const store = createLedgerStore(proxied(table), { timeoutMs: 500, spillDir: join(dir, 'a') });
     const logs = new LogSink();
-    const writer = new LedgerWriter({ store, bufferRows: 10_000, flushMs: 50, logger: pino(logs) });
+    const writer = new LedgerWriter({
+      store,
+      bufferRows: 10_000,
+      flushMs: 50,
+      logger: pino(logs),
+      events: topic,
+    });
     for (const r of rows(0, 20)) writer.add(r);
     await until(() => writer.stats().written === 20, 10_000, 'first rows written');
     assert.deepEqual(await writer.check(), { ok: true });

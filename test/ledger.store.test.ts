@@ -9,7 +9,6 @@
  * one unique schema per run, dropped at the end.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import pino from 'pino';
 import type { LedgerRow } from '../src/ledger/row.ts';
 import { createLedgerStore, type LedgerStore, openLedgerStore } from '../src/ledger/store.ts';
 import { LedgerWriter } from '../src/ledger/writer.ts';
-import type { LedgerEvent } from '../src/observe/events.ts';
+import { type LedgerEvent, Topic } from '../src/observe/events.ts';
 import { LogSink } from './support.ts';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -192,14 +191,19 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000) {
 
 describe('ledger outages', () => {
   const events: LedgerEvent[] = [];
-  const onLedger = (m: unknown) => events.push(m as LedgerEvent);
-  before(() => diagnostics.subscribe('gantry:ledger', onLedger));
-  after(() => diagnostics.unsubscribe('gantry:ledger', onLedger));
+  const topic = new Topic<LedgerEvent>();
+  topic.subscribe((e) => events.push(e));
 
   test('a store failing N times loses no row within the buffer bound', async () => {
     const flaky = new FlakyStore(createLedgerStore(`sqlite:${join(dir, 'flaky.db')}`), 5);
     const logs = new LogSink();
-    const writer = new LedgerWriter({ store: flaky, bufferRows: 1000, flushMs: 15, logger: pino(logs) });
+    const writer = new LedgerWriter({
+      store: flaky,
+      bufferRows: 1000,
+      flushMs: 15,
+      logger: pino(logs),
+      events: topic,
+    });
     for (let k = 0; k < 10; k++) {
       for (const r of rows(k * 50, 50)) writer.add(r);
       await sleep(10);
@@ -225,7 +229,13 @@ describe('ledger outages', () => {
       Number.POSITIVE_INFINITY,
     );
     const logs = new LogSink();
-    const writer = new LedgerWriter({ store: flaky, bufferRows: 100, flushMs: 10, logger: pino(logs) });
+    const writer = new LedgerWriter({
+      store: flaky,
+      bufferRows: 100,
+      flushMs: 10,
+      logger: pino(logs),
+      events: topic,
+    });
     let accepted = 0;
     for (const r of rows(0, 150)) if (writer.add(r)) accepted++;
     assert.equal(accepted, 100);

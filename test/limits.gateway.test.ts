@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import diagnostics from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { hashKey } from '../src/config/keys.ts';
@@ -14,7 +13,7 @@ import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
 import { RedisStore } from '../src/limits/redis.ts';
-import type { Exchange } from '../src/pipeline/exchange.ts';
+import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { LogSink, UPSTREAM_KEY } from './support.ts';
 
@@ -41,18 +40,16 @@ function gatewayConfig(simUrl: string, body: string): ResolvedConfig {
 const client = (name: string, limits: string) =>
   `  - { name: ${name}, environment: prod, key_sha256: ${hashKey(key(name))}, limits: ${limits} }\n`;
 
-const completed: Exchange[] = [];
-const onComplete = (ex: unknown) => completed.push(ex as Exchange);
+const completed: ExchangeRecord[] = [];
+const onComplete = (r: ExchangeRecord) => completed.push(r);
 const decisionsOf = (requestId: string | null | undefined) =>
   completed.find((ex) => ex.id === requestId)?.decisions ?? [];
 
 let sim: Simulator;
 before(async () => {
-  diagnostics.subscribe('gantry:exchange:complete', onComplete);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
 });
 after(async () => {
-  diagnostics.unsubscribe('gantry:exchange:complete', onComplete);
   await sim.close();
 });
 
@@ -88,6 +85,7 @@ describe('gateway with limits on Redis', () => {
       ),
       logDestination: logs,
     });
+    gateway.events.exchangeComplete.subscribe(onComplete);
   });
   after(async () => {
     await gateway.close();

@@ -178,7 +178,8 @@ describe('routing', () => {
     const row = (await store.rows()).find((r) => r.id === routedId);
     await store.close();
     assert.ok(row);
-    assert.deepEqual([row.model, row.requestedModel], ['claude-haiku-4-5', 'claude-sonnet-4-6']);
+    // The model that ran as the upstream named it; the one the client asked for.
+    assert.deepEqual([row.model, row.requestedModel], ['claude-haiku-4-5-20251001', 'claude-sonnet-4-6']);
     assert.deepEqual(JSON.parse(row.decisions), [
       {
         stage: 'policy',

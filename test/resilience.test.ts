@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { resolveModel } from '../src/anthropic/models.ts';
 import { hashKey } from '../src/config/keys.ts';
 import type { Gateway } from '../src/gateway/server.ts';
-import { type BreakerEvent, channels, type UpstreamKeyEvent } from '../src/observe/events.ts';
+import type { BreakerEvent, UpstreamKeyEvent } from '../src/observe/events.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { startResilientGateway } from './resilience-support.ts';
 import { type LogSink, UPSTREAM_KEY } from './support.ts';
@@ -203,7 +203,7 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       events.push(e as BreakerEvent);
       primaryAtOpen ??= messageAttempts(sim).filter(isPrimary).length;
     };
-    channels.breaker.subscribe(listen);
+    const offBreaker = gateway.events.breaker.subscribe(listen);
     try {
       const storm = sim.state.addFault({ kind: 'status', status: 529, model: PRIMARY, path: '/v1/messages' });
       const requests = 30;
@@ -266,7 +266,7 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       const opened = logs.records().find((r) => r.msg === 'circuit breaker opened');
       assert.equal(opened?.model, PRIMARY);
     } finally {
-      channels.breaker.unsubscribe(listen);
+      offBreaker();
       await gateway.close();
       await sim.close();
     }
@@ -466,7 +466,7 @@ describe('several upstream keys', () => {
     const { gateway, logs } = await startResilientGateway(sim, { environments });
     const events: UpstreamKeyEvent[] = [];
     const listen = (e: unknown) => events.push(e as UpstreamKeyEvent);
-    channels.upstreamKey.subscribe(listen);
+    const offKey = gateway.events.upstreamKey.subscribe(listen);
     try {
       for (let i = 0; i < 20; i++) assert.equal((await post(gateway)).res.status, 200);
       const used = (key: string) => messageAttempts(sim).filter((r) => r.headers['x-api-key'] === key).length;
@@ -492,7 +492,7 @@ describe('several upstream keys', () => {
       const lines = await flushed(gateway, logs);
       assert.ok(lines.every((l) => l.upstream_key === 'a' || l.upstream_key === 'b'));
     } finally {
-      channels.upstreamKey.unsubscribe(listen);
+      offKey();
       await gateway.close();
       await sim.close();
     }

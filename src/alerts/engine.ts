@@ -20,10 +20,10 @@
  */
 import type { Logger } from 'pino';
 import { openSecret, type SecretHandle } from '../config/secrets.ts';
-import { type BudgetEvent, channels, type UpstreamKeyEvent } from '../observe/events.ts';
-import { type GantryMetrics, isServerError, modelLabel, statusOf } from '../observe/metrics.ts';
+import type { BudgetEvent, GatewayEvents, UpstreamKeyEvent } from '../observe/events.ts';
+import { type GantryMetrics, isServerError, modelLabel } from '../observe/metrics.ts';
 import type { LatencyWindows } from '../observe/stats.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
 import type { SecretLookup } from '../pipeline/stage.ts';
 import { type AlertRecord, Channel, type DeliveryResult, type Notification } from './channels.ts';
 import { type AlertRule, type AlertsConfig, METRIC_UNITS, type Severity } from './config.ts';
@@ -91,6 +91,8 @@ interface Instance {
 
 export interface AlertEngineOptions {
   config: AlertsConfig;
+  /** The gateway's lifecycle events: budgets and upstream keys feed rules (omitted in unit tests). */
+  events?: GatewayEvents;
   /** Gateway secrets (unused for channel refs: the engine opens those itself with openSecret). */
   secrets?: SecretLookup;
   logger: Logger;
@@ -175,14 +177,13 @@ export class AlertEngine {
         this.#o.logger.warn({ secret: spec, problem: h.problem() }, 'alert channel secret does not resolve');
     }
     if (this.config.historyDb) await this.history.openDb(this.config.historyDb);
-    const onBudget = (m: unknown) => this.onBudget(m as BudgetEvent);
-    const onKey = (m: unknown) => this.onUpstreamKey(m as UpstreamKeyEvent);
-    channels.budget.subscribe(onBudget);
-    channels.upstreamKey.subscribe(onKey);
-    this.#unsubscribe.push(
-      () => channels.budget.unsubscribe(onBudget),
-      () => channels.upstreamKey.unsubscribe(onKey),
-    );
+    const events = this.#o.events;
+    if (events) {
+      this.#unsubscribe.push(
+        events.budget.subscribe((e) => this.onBudget(e)),
+        events.upstreamKey.subscribe((e) => this.onUpstreamKey(e)),
+      );
+    }
     if (options.timer !== false) {
       this.#timer = setInterval(() => this.evaluate(), this.config.evaluateEveryMs);
       this.#timer.unref();
@@ -190,9 +191,9 @@ export class AlertEngine {
   }
 
   /** Counts one finished exchange into the windows (request path: in memory, no I/O). */
-  record(ex: Exchange): void {
-    if (ex.route.kind === 'unmatched') return;
-    const status = statusOf(ex);
+  record(ex: ExchangeRecord): void {
+    if (ex.route === 'unmatched') return;
+    const status = ex.status;
     const c: Counts = {
       total: 1,
       server: isServerError(ex) ? 1 : 0,

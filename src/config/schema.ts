@@ -68,6 +68,10 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       requestTimeoutMs: server.request_timeout_ms,
       keepAliveTimeoutMs: server.keep_alive_timeout_ms,
       drainTimeoutMs: server.drain_timeout_ms,
+      shutdownTimeoutMs: Math.max(server.shutdown_timeout_ms, server.drain_timeout_ms),
+      maxJsonDepth: server.max_json_depth,
+      adminBodyLimit: server.admin_body_limit,
+      ...(server.public_url !== undefined ? { publicUrl: server.public_url } : {}),
     },
     upstream: {
       baseUrl: upstream.base_url,

@@ -41,6 +41,14 @@ export const serverSchema = mapping({
   request_timeout_ms: milliseconds(60_000),
   keep_alive_timeout_ms: milliseconds(65_000),
   drain_timeout_ms: milliseconds(30_000),
+  shutdown_timeout_ms: milliseconds(45_000),
+  max_json_depth: z
+    .int(expected('a whole number of levels'))
+    .min(8, { error: 'expected at least 8 levels' })
+    .max(10_000, { error: 'expected at most 10000 levels' })
+    .default(128),
+  admin_body_limit: size(64 * 1024),
+  public_url: baseUrl().optional(),
 });
 
 export const upstreamSchema = mapping({

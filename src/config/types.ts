@@ -26,6 +26,22 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   /** On SIGTERM, in-flight requests and streams may finish for this long. */
   drainTimeoutMs: number;
+  /**
+   * One deadline for the whole shutdown (drain, then flushing stores and logs):
+   * after it the process exits whatever is left; ledger rows that could not be
+   * written are spilled to disk first.
+   */
+  shutdownTimeoutMs: number;
+  /** Deepest nesting accepted in a JSON request body (400 `json_too_deep` beyond). */
+  maxJsonDepth: number;
+  /** Largest body an admin route accepts, bytes. */
+  adminBodyLimit: number;
+  /**
+   * The gateway's URL as clients reach it (scheme, host, optional path), used
+   * to rewrite a batch's `results_url`. Unset: `results_url` becomes a path,
+   * which the SDKs join to their base URL. Never taken from the `Host` header.
+   */
+  publicUrl?: string;
 }
 
 export interface UpstreamConfig {

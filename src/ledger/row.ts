@@ -5,9 +5,8 @@
  * The row id is the primary key of every store, so writing the same row twice
  * (a retried flush, a re-downloaded batch result) never counts it twice.
  */
-import type { Cost } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
 
 export interface LedgerRow {
   /** Gantry request id (`gtw_…`), or `batch:<batch id>:<custom_id>` for a batch result line. */
@@ -21,7 +20,7 @@ export interface LedgerRow {
   client: string | null;
   environment: string | null;
   customer: string | null;
-  /** The model that ran (after routing). */
+  /** The model that ran: the one the upstream answered with, else the one sent (after routing and fallbacks). */
   model: string | null;
   /** The model the client asked for, when the gateway changed it. */
   requestedModel: string | null;
@@ -42,7 +41,7 @@ export interface LedgerRow {
   batch: boolean;
   /** ms from arrival until the response was complete. */
   latencyMs: number | null;
-  /** ms from arrival until the first upstream body byte (first token of a stream). */
+  /** Time to first token of a stream, ms from arrival (`timeToFirstToken`); null for non-streaming requests. */
   ttftMs: number | null;
   attempts: number;
   /** `ex.decisions` as JSON (`[]` when none). */
@@ -82,30 +81,30 @@ export const COLUMNS: ReadonlyArray<
 
 const ms = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 1000) / 1000);
 
-/** The row of a finished exchange. */
-export function rowFromExchange(ex: Exchange, usage: Usage | undefined, cost: Cost | undefined): LedgerRow {
+/** The row of a finished exchange, from its record (priced by `recordOf`). */
+export function ledgerRowOf(r: ExchangeRecord): LedgerRow {
   return {
-    id: ex.id,
-    ts: ex.receivedAt,
-    upstreamRequestId: ex.upstream.requestId ?? null,
-    route: ex.route.kind,
-    client: ex.client?.name ?? null,
-    environment: ex.client?.environment ?? null,
-    customer: ex.customer ?? null,
-    model: ex.model ?? null,
-    requestedModel: ex.requestedModel ?? null,
-    stream: ex.stream,
-    status: ex.response?.status ?? ex.error?.status ?? null,
-    outcome: ex.outcome ?? null,
-    errorType: ex.error?.type ?? ex.errorType ?? null,
-    ...usageColumns(usage),
-    costMicros: cost?.micros ?? 0,
-    priced: cost?.priced ?? true,
+    id: r.id,
+    ts: r.receivedAt,
+    upstreamRequestId: r.upstream.requestId ?? null,
+    route: r.route,
+    client: r.client?.name ?? null,
+    environment: r.client?.environment ?? null,
+    customer: r.customer ?? null,
+    model: r.answeredModel ?? r.model ?? null,
+    requestedModel: r.requestedModel ?? null,
+    stream: r.stream,
+    status: r.status ?? null,
+    outcome: r.outcome,
+    errorType: r.errorType ?? null,
+    ...usageColumns(r.usage),
+    costMicros: r.cost?.micros ?? 0,
+    priced: r.cost?.priced ?? true,
     batch: false,
-    latencyMs: ms(ex.finishedAt),
-    ttftMs: ms(ex.upstream.firstByteAt),
-    attempts: ex.upstream.attempts,
-    decisions: JSON.stringify(ex.decisions),
+    latencyMs: ms(r.timings.finished),
+    ttftMs: ms(r.ttftMs),
+    attempts: r.upstream.attempts,
+    decisions: JSON.stringify(r.decisions),
   };
 }
 

@@ -7,14 +7,14 @@
  * Guarantees (docs/storage.md):
  * - A store that does not answer within its timeout is DOWN: the call fails
  *   (the store bounds every call), `storeUp` turns false, an error is logged
- *   (and repeated every 30 s while it lasts), `channels.ledger` publishes it
+ *   (and repeated every 30 s while it lasts), `events.ledger` publishes it
  *   (the `gantry_ledger_store_up` metric) and `check()` — the `/readyz`
  *   check — fails. When idle, the store is pinged every `probeMs`.
  * - While the store is down, rows stay queued (up to `bufferRows`) and are
  *   written when it comes back; a failed batch is retried whole, and the
  *   stores' idempotent insert makes a retry of a batch that did land harmless.
  * - Beyond `bufferRows`, new rows are dropped, counted in `dropped`, logged,
- *   and published — never silently.
+ *   and published on the gateway's `events.ledger` — never silently.
  * - `close({ deadline })` keeps writing (and keeps accepting late rows from
  *   requests cut at the drain timeout) until the deadline; what the store has
  *   not taken by then is spilled to a local file (spill.ts, fsync'd) and
@@ -26,7 +26,7 @@
  *   last `flushMs` (store up), at most `bufferRows` (store down).
  */
 import type { Logger } from 'pino';
-import { channels, type LedgerEvent, publish } from '../observe/events.ts';
+import type { LedgerEvent, Topic } from '../observe/events.ts';
 import type { LedgerRow } from './row.ts';
 import { listSpills, readSpill, removeSpill, writeSpill } from './spill.ts';
 import type { LedgerStore } from './store.ts';
@@ -46,6 +46,8 @@ export interface LedgerWriterOptions {
   logger?: Logger;
   /** The store is already initialised (default: `init()` it at the first flush). */
   storeReady?: boolean;
+  /** Where queue depth and store health are published (the gateway's `events.ledger`). */
+  events?: Topic<LedgerEvent>;
 }
 
 export interface LedgerStats {
@@ -123,8 +125,10 @@ export class LedgerWriter {
   readonly #closeTimeoutMs: number;
   readonly #probeMs: number;
   readonly #log: Logger | undefined;
+  readonly #events: Topic<LedgerEvent> | undefined;
 
   constructor(options: LedgerWriterOptions) {
+    this.#events = options.events;
     this.store = options.store;
     this.#bufferRows = options.bufferRows;
     this.#batchRows = Math.max(1, Math.min(options.batchRows ?? 500, options.bufferRows));
@@ -424,8 +428,7 @@ export class LedgerWriter {
   }
 
   #publish(): void {
-    publish(
-      channels.ledger,
+    this.#events?.publish(
       (): LedgerEvent => ({
         queued: this.#queue.length + this.#inflight.length,
         written: this.#written,

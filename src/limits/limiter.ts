@@ -40,7 +40,7 @@ import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
-import { type BudgetEvent, channels, publish } from '../observe/events.ts';
+import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
 import { msUntilFull } from './bucket.ts';
 import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
@@ -75,6 +75,12 @@ export interface AdmitRequest {
   model?: string;
   estimatedInputTokens: number;
   maxTokens: number;
+  /**
+   * The budget reservation, µ$, when the caller prices it itself (a Message
+   * Batch: every request's worst case at the batch price); default: the worst
+   * case of `model`, `estimatedInputTokens` and `maxTokens`.
+   */
+  reserveMicros?: number;
 }
 
 interface TakenBucket extends BucketTake {
@@ -277,7 +283,8 @@ export class Limiter {
       const ticket: Ticket = { buckets, budgets, reservedMicros: 0, leaseId: req.id ?? randomUUID() };
       if (budgets.length === 0) return { ticket, headers };
 
-      let reserved = worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
+      let reserved =
+        req.reserveMicros ?? worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
       const result = await this.#call(
         this.store.reserve(budgets, reserved, { id: ticket.leaseId, ttlMs: this.#leaseMs }),
         'budgets',
@@ -445,7 +452,7 @@ export class Limiter {
         throw err;
       }
       this.#held.delete(ticket.leaseId);
-      if (!result.duplicate) this.#thresholds(ticket, result);
+      if (!result.duplicate) this.#thresholds(ticket.budgets, result);
     }
     if (bucketError !== undefined) throw bucketError;
   }
@@ -470,8 +477,28 @@ export class Limiter {
     }
   }
 
-  #thresholds(ticket: Ticket, result: SettleResult): void {
-    ticket.budgets.forEach((b, i) => {
+  /**
+   * Charges spend that had no reservation (a Message Batch's results, priced
+   * when they are fetched through the gateway) to every budget of the scopes,
+   * once per `id` for the rest of the budgets' periods: fetching the same
+   * results again never counts them twice.
+   */
+  async chargeOnce(
+    charge: { id: string; client: string; environment: string; customer?: string; micros: number },
+    now = Date.now(),
+  ): Promise<void> {
+    const budgets = this.#budgets(this.scopes(charge.client, charge.environment, charge.customer), now);
+    if (budgets.length === 0 || charge.micros <= 0) return;
+    const doneTtlMs = Math.max(...budgets.map((b) => b.resetsAt - now)) + 86_400_000;
+    const result = await this.#call(
+      this.store.settle(budgets, charge.id, charge.micros, doneTtlMs),
+      'budgets',
+    );
+    if (!result.duplicate) this.#thresholds(budgets, result);
+  }
+
+  #thresholds(budgets: readonly BudgetEntry[], result: SettleResult): void {
+    budgets.forEach((b, i) => {
       for (const t of THRESHOLDS) {
         const mark = (b.limit * t) / 100;
         if (result.spentBefore[i] < mark && result.spentAfter[i] >= mark) {
@@ -484,7 +511,6 @@ export class Limiter {
             action: b.action,
             at: Date.now(),
           };
-          publish(channels.budget, () => event);
           this.#options.onBudgetEvent?.(event);
         }
       }

@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Decision, Exchange } from '../pipeline/exchange.ts';
+import { type ExchangeRecord, recordOf } from '../pipeline/record.ts';
 import { CustomerLabels, GantryMetrics, modelLabel } from './metrics.ts';
 
-function exchange(o: Partial<Exchange> = {}): Exchange {
-  return {
+function exchange(o: Partial<Exchange> & { cost?: ExchangeRecord['cost'] } = {}): ExchangeRecord {
+  const { cost, ...rest } = o;
+  const record = recordOf({
     id: 'gtw_test',
     startedAt: 0,
     receivedAt: Date.now(),
     route: { kind: 'messages', method: 'POST', path: '/v1/messages', body: true },
     method: 'POST',
-    url: '/v1/messages',
+    path: '/v1/messages',
+    target: '/v1/messages',
     params: {},
     headers: {},
     rawBody: undefined,
@@ -18,14 +21,15 @@ function exchange(o: Partial<Exchange> = {}): Exchange {
     signal: new AbortController().signal,
     stream: false,
     decisions: [],
-    upstream: { attempts: 1, sentAt: 1, headersAt: 50, firstByteAt: 60, endedAt: 100, status: 200 },
+    timings: { upstreamSent: 1, upstreamHeaders: 50, firstByte: 60, upstreamEnded: 100, finished: 105 },
+    upstream: { attempts: 1, status: 200 },
     client: { name: 'checkout', environment: 'prod' },
     model: 'claude-haiku-4-5',
     response: { status: 200, headers: {}, body: Buffer.alloc(0) },
     outcome: 'ok',
-    finishedAt: 105,
-    ...o,
-  };
+    ...rest,
+  });
+  return cost === undefined ? record : { ...record, cost };
 }
 
 const value = async (m: GantryMetrics, name: string, labels: Record<string, string> = {}) => {

@@ -11,17 +11,10 @@
  * off the request path.
  */
 import type { AlertEngine } from '../alerts/engine.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import { GantryMetrics, modelLabel } from './metrics.ts';
 import { LatencyWindows } from './stats.ts';
 import type { Tracer } from './tracing.ts';
-
-/** Time to first token of an exchange (ms from sending upstream to the first body byte). */
-export function ttftMs(ex: Exchange): number | undefined {
-  const u = ex.upstream;
-  return u.sentAt !== undefined && u.firstByteAt !== undefined ? u.firstByteAt - u.sentAt : undefined;
-}
 
 export interface Telemetry {
   metrics?: GantryMetrics;
@@ -48,7 +41,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
         customers: m.customers,
       })
     : undefined;
-  metrics?.subscribe();
+  metrics?.subscribe(ctx.events);
   const stats = new LatencyWindows({
     intervalMs: m.statsIntervalMs,
     intervals: m.statsIntervals,
@@ -59,6 +52,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
     const { AlertEngine } = await import('../alerts/engine.ts');
     alerts = new AlertEngine({
       config: config.alerts,
+      events: ctx.events,
       secrets: ctx.secrets,
       logger: ctx.logger,
       stats,
@@ -114,19 +108,19 @@ export function telemetryStage(o: TelemetryOptions = {}) {
     }
     return {
       name: 'metrics',
-      complete(ex) {
-        t.metrics?.record(ex);
-        if (ex.route.kind === 'messages' && ex.finishedAt !== undefined) {
-          const ok = (ex.response?.status ?? ex.error?.status ?? 0) < 400;
+      observe(r) {
+        t.metrics?.record(r);
+        if (r.route === 'messages' && r.timings.finished !== undefined) {
+          const ok = (r.status ?? 0) < 400;
           t.stats.record(
-            ex.client?.name ?? '',
-            modelLabel(ex.model),
-            ex.finishedAt,
-            ok ? ttftMs(ex) : undefined,
+            r.client?.name ?? '',
+            modelLabel(r.model),
+            r.timings.finished,
+            ok ? r.ttftMs : undefined,
           );
         }
-        t.alerts?.record(ex);
-        t.tracer?.record(ex);
+        t.alerts?.record(r);
+        t.tracer?.record(r);
       },
       async close() {
         t.metrics?.close();

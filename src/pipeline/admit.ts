@@ -17,16 +17,16 @@
  * - start-up, and `POST /admin/budgets/reconcile`: budget counters raised to
  *   what the ledger holds (src/limits/reconcile.ts).
  */
+import { costOf, worstCaseCostMicros } from '../anthropic/cost.ts';
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import { createLedgerStore, LEDGER_OFF } from '../ledger/store.ts';
 import { openStateStore } from '../limits/index.ts';
-import { Limiter, type Ticket } from '../limits/limiter.ts';
+import { Limiter } from '../limits/limiter.ts';
 import { reconcileBudgets } from '../limits/reconcile.ts';
-import { rewriteModel } from '../limits/rewrite.ts';
 import { UpstreamLimits } from '../limits/upstream-info.ts';
-import { channels, type LimitsStoreEvent, publish } from '../observe/events.ts';
+import type { LimitsStoreEvent } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
-import type { Exchange } from './exchange.ts';
+import { setBodyFields } from './body.ts';
 import type { Stage, StageContext } from './stage.ts';
 
 export async function admit(ctx: StageContext): Promise<Stage> {
@@ -35,6 +35,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
   let lastStoreLog = 0;
   const limiter = new Limiter(config, store, {
     onBudgetEvent: (e) => {
+      ctx.events.budget.publish(() => e);
       const line = {
         budget_scope: e.scope,
         period: e.period,
@@ -55,7 +56,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
     onStoreState: (up, err) => {
       if (up) logger.warn({ store: store.kind }, 'limits store back');
       else logger.error({ store: store.kind, err: describeError(err) }, 'limits store unavailable');
-      publish(channels.limitsStore, (): LimitsStoreEvent => ({ up, at: Date.now() }));
+      ctx.events.limitsStore.publish((): LimitsStoreEvent => ({ up, at: Date.now() }));
     },
     onSettleAbandoned: (err, ticket) => {
       logger.error(
@@ -83,7 +84,6 @@ export async function admit(ctx: StageContext): Promise<Stage> {
     });
   }
   const upstreamLimits = new UpstreamLimits();
-  const tickets = new WeakMap<Exchange, Ticket>();
 
   ctx.routes.add({
     method: 'GET',
@@ -95,43 +95,67 @@ export async function admit(ctx: StageContext): Promise<Stage> {
   return {
     name: 'admit',
     async request(ex) {
-      if (ex.route.kind !== 'messages' || !ex.client) return;
+      const kind = ex.route.kind;
+      if ((kind !== 'messages' && kind !== 'batches.create') || !ex.client) return;
       const body = ex.body ?? {};
-      const maxTokens =
-        typeof body.max_tokens === 'number' && Number.isFinite(body.max_tokens)
-          ? Math.max(0, Math.floor(body.max_tokens))
-          : 0;
+      const who = {
+        id: ex.id,
+        client: ex.client.name,
+        environment: ex.client.environment,
+        customer: ex.customer,
+      };
       const admission = await limiter.admit(
-        {
-          id: ex.id,
-          client: ex.client.name,
-          environment: ex.client.environment,
-          customer: ex.customer,
-          model: ex.model,
-          estimatedInputTokens: estimateRequestTokens(body).total,
-          maxTokens,
-        },
+        kind === 'messages'
+          ? {
+              ...who,
+              model: ex.model,
+              estimatedInputTokens: estimateRequestTokens(body).total,
+              maxTokens: maxTokensOf(body),
+            }
+          : // A batch is one request for the rate limits; its budget reservation is every
+            // request's worst case at the batch price, held while the batch is created.
+            { ...who, estimatedInputTokens: 0, maxTokens: 0, reserveMicros: batchWorstCaseMicros(body) },
         ex.decisions,
       );
-      if (admission.ticket) tickets.set(ex, admission.ticket);
+      if (admission.ticket) ex.admission = admission.ticket;
       if (Object.keys(admission.headers).length > 0) {
         ex.responseHeaders = { ...ex.responseHeaders, ...admission.headers };
       }
       const to = admission.downgradeTo;
-      if (to !== undefined && to !== ex.model && ex.rawBody && ex.body) {
-        (ex as { rawBody: Buffer }).rawBody = rewriteModel(ex.rawBody, ex.body, to);
-        ex.body.model = to;
+      if (to !== undefined && to !== ex.model && ex.body) {
+        setBodyFields(ex, { model: to });
         ex.requestedModel ??= ex.model;
         ex.model = to;
       }
     },
     complete(ex) {
+      if (ex.client && ex.route.kind === 'batches.results' && ex.batchResults && ex.params.id) {
+        // Batch results are spend without a reservation: charged once per batch, whoever fetches them.
+        const micros = ex.batchResults.reduce(
+          (sum, line) => sum + costOf(line.usage, line.model, { batch: true }).micros,
+          0,
+        );
+        limiter
+          .chargeOnce({
+            id: `batch:${ex.params.id}`,
+            client: ex.client.name,
+            environment: ex.client.environment,
+            customer: ex.customer,
+            micros,
+          })
+          .catch((err) => {
+            logger.warn(
+              { req_id: ex.id, err: describeError(err) },
+              'limits: charging batch results failed (the ledger keeps them; reconciled later)',
+            );
+          });
+      }
       if (ex.client && ex.response && ex.route.kind === 'messages') {
         upstreamLimits.observe(ex.client.environment, ex.response.headers, ex.model, ex.upstream.requestId);
       }
-      const ticket = tickets.get(ex);
+      const ticket = ex.admission;
       if (!ticket) return;
-      tickets.delete(ex);
+      ex.admission = undefined;
       limiter.settle(ticket, ex.usage, ex.model).catch((err) => {
         logger.warn({ req_id: ex.id, err: describeError(err) }, 'limits: settling a request failed');
       });
@@ -181,4 +205,24 @@ function budgetReconciler(ctx: StageContext, limiter: Limiter) {
       await ledger.close();
     }
   };
+}
+
+const maxTokensOf = (params: Record<string, unknown>): number =>
+  typeof params.max_tokens === 'number' && Number.isFinite(params.max_tokens)
+    ? Math.max(0, Math.floor(params.max_tokens))
+    : 0;
+
+/** Every request of a batch at its worst case and the batch price, µ$ (unknown models count 0). */
+export function batchWorstCaseMicros(body: Record<string, unknown>): number {
+  const requests = Array.isArray(body.requests) ? body.requests : [];
+  let total = 0;
+  for (const r of requests) {
+    const params = (r as { params?: unknown })?.params as Record<string, unknown> | undefined;
+    if (params === null || typeof params !== 'object') continue;
+    const model = typeof params.model === 'string' ? params.model : undefined;
+    total +=
+      worstCaseCostMicros(model, estimateRequestTokens(params).total, maxTokensOf(params), { batch: true }) ??
+      0;
+  }
+  return total;
 }

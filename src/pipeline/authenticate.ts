@@ -97,7 +97,8 @@ export function authenticate(ctx: StageContext): Stage {
 
   return {
     name: 'authenticate',
-    request(ex) {
+    // From the headers alone, before the body is read: an unauthenticated request never costs a parse.
+    head(ex) {
       const credential = credentialOf(ex.headers);
       if (credential === undefined) {
         throw new GantryError(
@@ -116,6 +117,9 @@ export function authenticate(ctx: StageContext): Stage {
         );
       }
       ex.client = entry.client;
+    },
+    // The customer may come from the body (`metadata.user_id`), so it is read once the body is.
+    request(ex) {
       ex.customer = customerOf(ex);
     },
   };

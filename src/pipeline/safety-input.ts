@@ -52,7 +52,7 @@ export function safetyInput(ctx: StageContext): Stage {
         checkInputLimits(cfg.inputLimits, input, ex.rawBody?.length ?? 0);
       } catch (err) {
         const e = err as GantryError;
-        recordDecision(ex, 'safety.input', 'blocked', `limit.${String(e.details?.limit)}`);
+        recordDecision(ctx.events.safety, ex, 'safety.input', 'blocked', `limit.${String(e.details?.limit)}`);
         throw new GantryError(e.code, e.message, { details: e.details, headers: decisionHeader(ex) });
       }
       if (ex.route.kind !== 'messages') return;
@@ -68,7 +68,7 @@ export function safetyInput(ctx: StageContext): Stage {
         }
         if (hits.size > 0) {
           const action = cfg.injection.mode === 'block' ? 'blocked' : 'flagged';
-          for (const rule of hits.keys()) recordDecision(ex, 'safety.input', action, rule);
+          for (const rule of hits.keys()) recordDecision(ctx.events.safety, ex, 'safety.input', action, rule);
           if (action === 'blocked') {
             throw new GantryError(
               'input_blocked',
@@ -88,7 +88,8 @@ export function safetyInput(ctx: StageContext): Stage {
         const verdict = await plan.moderator.check(text, 'input');
         if (verdict.flagged) {
           const action = cfg.moderation.mode === 'block' ? 'blocked' : 'flagged';
-          for (const rule of verdict.rules) recordDecision(ex, 'safety.input', action, rule);
+          for (const rule of verdict.rules)
+            recordDecision(ctx.events.safety, ex, 'safety.input', action, rule);
           if (action === 'blocked') {
             throw new GantryError(
               'input_blocked',

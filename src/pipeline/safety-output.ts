@@ -22,7 +22,7 @@ import { Moderator } from '../safety/moderation.ts';
 import { ACTION_NAME, recordDecision, safetyHeader } from '../safety/record.ts';
 import { outputRules, requestRules } from '../safety/rules.ts';
 import { type Finding, type ScanRule, scanText } from '../safety/scanner.ts';
-import { scanSseStream } from '../safety/stream.ts';
+import { StreamScanner } from '../safety/stream.ts';
 import type { Exchange } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
@@ -56,17 +56,19 @@ export function safetyOutput(ctx: StageContext): Stage {
       const scans = ex.route.kind === 'messages' && res.status < 300 && (rules.length > 0 || plan.moderator);
       if (!scans) return setHeader(ex);
 
-      if (contentType.startsWith('text/event-stream') && !Buffer.isBuffer(res.body)) {
+      if (contentType.startsWith('text/event-stream')) {
         setHeader(ex); // input decisions only: the stream's headers leave before its text is known
-        if (rules.length === 0) return;
-        res.body = scanSseStream(
-          res.body,
+        // Relayed streams only: a degraded answer is the operator's own text.
+        if (rules.length === 0 || !res.events) return;
+        res.events.transform = new StreamScanner(
           rules,
           { holdBack: plan.cfg.stream.holdBackChars, maxHold: plan.cfg.stream.maxHoldChars },
           {
-            onFinding: (f) => recordDecision(ex, 'safety.output', ACTION_NAME[f.action], f.rule),
+            onFinding: (f) =>
+              recordDecision(ctx.events.safety, ex, 'safety.output', ACTION_NAME[f.action], f.rule),
             onBlocked: () => {
               ex.errorType = 'permission_error';
+              ex.outcome = 'stream_error';
             },
           },
         );
@@ -98,7 +100,8 @@ export function safetyOutput(ctx: StageContext): Stage {
         texts.push(block.text);
         if (rules.length === 0) continue;
         const r = scanText(block.text, rules);
-        for (const f of r.findings) recordDecision(ex, 'safety.output', ACTION_NAME[f.action], f.rule);
+        for (const f of r.findings)
+          recordDecision(ctx.events.safety, ex, 'safety.output', ACTION_NAME[f.action], f.rule);
         if (r.blocked) {
           blocked = r.blocked;
           break;
@@ -112,7 +115,8 @@ export function safetyOutput(ctx: StageContext): Stage {
         const verdict = await plan.moderator.check(texts.join('\n'), 'output');
         if (verdict.flagged) {
           const action = plan.cfg.moderation.mode === 'block' ? 'blocked' : 'flagged';
-          for (const rule of verdict.rules) recordDecision(ex, 'safety.output', action, rule);
+          for (const rule of verdict.rules)
+            recordDecision(ctx.events.safety, ex, 'safety.output', action, rule);
           if (action === 'blocked') blocked = { rule: verdict.rules[0], action: 'block' };
         }
       }

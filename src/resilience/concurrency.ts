@@ -1,15 +1,16 @@
 /**
- * A concurrency limit with a bounded queue (load shedding). `acquire` resolves
- * with a release function once a slot is free; it rejects with `Shed` when the
- * queue is full or the wait exceeds the queue timeout, and with the signal's
- * reason when the caller goes away. `release` is idempotent.
+ * The outermost upstream layer: a concurrency limit with a bounded queue (load
+ * shedding), per client and per upstream key. `acquire` resolves with a release
+ * function once a slot is free; it rejects with `LoadShedError` when the queue
+ * is full or the wait exceeds the queue timeout, and with the signal's reason
+ * when the caller goes away. `release` is idempotent.
  */
 
-export class Shed extends Error {
+export class LoadShedError extends Error {
   readonly reason: 'queue_full' | 'queue_timeout';
   constructor(reason: 'queue_full' | 'queue_timeout') {
     super(reason === 'queue_full' ? 'concurrency limit and queue are full' : 'waited too long for a slot');
-    this.name = 'Shed';
+    this.name = 'LoadShedError';
     this.reason = reason;
   }
 }
@@ -19,7 +20,7 @@ interface Waiter {
   fail: (err: unknown) => void;
 }
 
-export class Limiter {
+export class ConcurrencyLimiter {
   readonly limit: number;
   readonly queueLimit: number;
   readonly queueTimeoutMs: number;
@@ -61,7 +62,7 @@ export class Limiter {
   acquire(signal?: AbortSignal): Promise<() => void> {
     const now = this.tryAcquire();
     if (now) return Promise.resolve(now);
-    if (this.#queue.length >= this.queueLimit) return Promise.reject(new Shed('queue_full'));
+    if (this.#queue.length >= this.queueLimit) return Promise.reject(new LoadShedError('queue_full'));
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);
@@ -80,7 +81,7 @@ export class Limiter {
         },
       };
       const onAbort = () => waiter.fail(signal?.reason);
-      const timer = setTimeout(() => waiter.fail(new Shed('queue_timeout')), this.queueTimeoutMs);
+      const timer = setTimeout(() => waiter.fail(new LoadShedError('queue_timeout')), this.queueTimeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(waiter);
     });
