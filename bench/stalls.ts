@@ -7,11 +7,12 @@
  * like bench/run.ts when taskset is there (run this script itself with
  * `taskset -c 0`).
  *
- *   taskset -c 0 node --max-semi-space-size=16 bench/stalls.ts [gantry-full|gantry-min] [seconds] [stream|open]
+ *   taskset -c 0 node --max-semi-space-size=16 bench/stalls.ts [gantry-full|gantry-min] [seconds] [stream|open] [rate]
  *
  * `open` (instead of the 50 streams): non-streaming requests in an open loop
- * at 2,000 req/s — one ledger row each, so the ledger's writes (4 batches of
- * 500 rows a second) weigh in the event-loop delay; deltas are not counted.
+ * at `rate` req/s (default 2,000) — one ledger row each, so the ledger's
+ * writes (batches of up to 500 rows) weigh in the event-loop delay; deltas
+ * are not counted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import {
 const target = process.argv[2] ?? 'gantry-full';
 const seconds = Number(process.argv[3] ?? 15);
 const mode = process.argv[4] === 'open' ? 'open' : 'stream';
+const rate = Number(process.argv[5] ?? 2_000);
 const other = hasCommand('taskset') ? '1' : undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'gantry-stalls-'));
 const { url: simUrl, proc: sim } = await startSimulatorProcess(other);
@@ -65,7 +67,7 @@ try {
       stream: mode === 'stream',
       messages: [{ role: 'user', content: 'abcdefghijklmno '.repeat(20).trim() }],
     }),
-    ...(mode === 'open' ? { rate: 2_000 } : { concurrency: 50 }),
+    ...(mode === 'open' ? { rate } : { concurrency: 50 }),
     durationMs: seconds * 1000,
   };
   const gen = spawnProc({
@@ -82,7 +84,7 @@ try {
   const gaps = load.gaps;
   const what =
     mode === 'open'
-      ? `${target}, open loop 2000 req/s: ${load.ok} answered, ${load.errors} errors, latency p99 ${load.latency?.p99?.toFixed(1) ?? '?'} ms`
+      ? `${target}, open loop ${rate} req/s: ${load.ok} answered, ${load.errors} errors, latency p99 ${load.latency?.p99?.toFixed(1) ?? '?'} ms`
       : `${target}: ${gaps?.zeroGaps ?? '?'} of ${gaps?.count ?? '?'} deltas merged (${gaps?.count ? ((100 * gaps.zeroGaps) / gaps.count).toFixed(2) : '?'} %)`;
   console.log(
     `${what}\n` +
