@@ -7,11 +7,11 @@
  */
 import { stringify } from 'yaml';
 import { DEFAULT_ENVIRONMENT, formatSize } from '../config/fields.ts';
-import { loadConfig } from '../config/load.ts';
 import { describeSecret } from '../config/mask.ts';
 import { type SecretHandle, SecretRegistry } from '../config/secrets.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { displayLimits, displayScopeLimits } from '../limits/config.ts';
+import { readConfig } from './errors.ts';
 
 export interface CheckOptions {
   config?: string;
@@ -28,8 +28,8 @@ export async function check(opts: CheckOptions, io: CheckIO = {}): Promise<void>
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  // Throws ConfigError (exit code 2) listing every problem.
-  const config = loadConfig({ path: opts.config, env, cwd: io.cwd });
+  // Throws a usage CliError (exit code 2) listing every problem.
+  const config = await readConfig({ path: opts.config, env, cwd: io.cwd });
 
   const secrets = new SecretRegistry(config, { env, cwd: io.cwd });
   try {

@@ -12,6 +12,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { resolveAlerts } from '../alerts/config.ts';
 import { resolveMetrics, resolveTracing } from '../observe/config.ts';
+import { resolveCustomerSource } from '../pipeline/customer.ts';
 import { resolvePolicy } from '../policy/config.ts';
 import { resolveClientResilience, resolveResilience } from '../resilience/config.ts';
 import { crossCheck, isRecord, scanForKeys } from './cross-check.ts';
@@ -55,6 +56,8 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     if (c.safety !== undefined) client.safety = c.safety;
     if (c.resilience !== undefined) client.resilience = resolveClientResilience(c.resilience);
+    if (c.deny_headers !== undefined) client.denyHeaders = c.deny_headers.map((h) => h.toLowerCase());
+    if (c.customer !== undefined) client.customer = resolveCustomerSource(c.customer);
     return client;
   });
   const { server, upstream, logging, secrets, admin, storage, audit } = raw;

@@ -9,6 +9,7 @@ import { auditConfigSchema } from '../audit/config.ts';
 import { ledgerUrlProblem } from '../ledger/store.ts';
 import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { metricsSchema, tracingSchema } from '../observe/config.ts';
+import { customerSchema } from '../pipeline/customer.ts';
 import { policySchema } from '../policy/config.ts';
 import { clientResilienceSchema, resilienceSchema, upstreamKeyEntrySchema } from '../resilience/config.ts';
 import { safetySchema } from '../safety/config.ts';
@@ -45,7 +46,8 @@ export const serverSchema = mapping({
   max_json_depth: z
     .int(expected('a whole number of levels'))
     .min(8, { error: 'expected at least 8 levels' })
-    .max(10_000, { error: 'expected at most 10000 levels' })
+    // Every walker over request JSON may recurse this deep: keep it far from the stack's limit.
+    .max(1_000, { error: 'expected at most 1000 levels' })
     .default(128),
   admin_body_limit: size(64 * 1024),
   public_url: baseUrl().optional(),
@@ -90,6 +92,16 @@ export const clientSchema = mapping({
   policy: policySchema.optional(),
   limits: clientLimitsSchema,
   resilience: clientResilienceSchema.optional(),
+  deny_headers: z
+    .array(
+      z
+        .string(expected('a header name'))
+        .regex(/^[A-Za-z0-9-]+$/, { error: 'expected a header name (letters, digits and "-")' }),
+      expected('a list of header names'),
+    )
+    .max(64, { error: 'at most 64 header names' })
+    .optional(),
+  customer: customerSchema.optional(),
 });
 
 export const adminSchema = mapping({

@@ -62,6 +62,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Live secrets; default: open every reference of the config. */
   secrets?: SecretLookup & { close?(): void };
+  /**
+   * The upstream is Gantry's built-in simulator (`gantry serve --simulate`): every
+   * response carries `gantry-upstream: simulated` and `/health` says `"simulated": true`.
+   */
+  simulated?: boolean;
 }
 
 export interface Gateway {
@@ -131,6 +136,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Router faults (a bad percent-encoding, ...) are answered like every other error.
     frameworkErrors: (error, request, reply) => answerUnmatched(toRouterError(error), request, reply),
   });
+
+  if (options.simulated) {
+    // Set before any handler runs, so it joins whatever headers the response is written with.
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.raw.setHeader('gantry-upstream', 'simulated');
+      done();
+    });
+  }
 
   // Bodies are read by the handlers themselves, after authentication (see readRequestBody).
   app.removeAllContentTypeParsers();
@@ -330,6 +343,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             query: (request.query ?? {}) as Record<string, string | undefined>,
             body,
           });
+          if (options.simulated && route.path === '/health' && !Buffer.isBuffer(answer.body))
+            answer.body = { simulated: true, ...(answer.body as object) };
           const payload =
             typeof answer.body === 'string' || Buffer.isBuffer(answer.body)
               ? answer.body

@@ -11,6 +11,7 @@
  * `close()` is bounded too: connections that do not end in time are dropped.
  */
 import { Socket } from 'node:net';
+import { migratePostgres } from './migrate.ts';
 import type { LedgerRow } from './row.ts';
 import { rowFromRecord } from './row.ts';
 import {
@@ -89,6 +90,7 @@ export class PostgresStore implements LedgerStore {
     const dot = this.#table.indexOf('.');
     if (dot > 0) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.#table.slice(0, dot)}`);
     await pool.query(createTableSql(this.#table));
+    await migratePostgres(pool, this.#table); // columns added after the first release (migrate.ts)
     await pool.query(createIndexSql(this.#table, this.#table.slice(dot + 1)));
   }
 

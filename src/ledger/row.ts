@@ -5,7 +5,7 @@
  * The row id is the primary key of every store, so writing the same row twice
  * (a retried flush, a re-downloaded batch result) never counts it twice.
  */
-import type { Usage } from '../anthropic/usage.ts';
+import type { Usage, UsageSource } from '../anthropic/usage.ts';
 import type { ExchangeRecord } from '../pipeline/record.ts';
 
 export interface LedgerRow {
@@ -46,9 +46,28 @@ export interface LedgerRow {
   attempts: number;
   /** `ex.decisions` as JSON (`[]` when none). */
   decisions: string;
+
+  // Columns added after the first release (src/ledger/migrate.ts adds them to existing tables);
+  // optional here because rows read from an older table, or built by older code, lack them.
+
+  /** `reported` by the API, or `estimated` from a stream without its final usage; null: no usage. */
+  usageSource?: UsageSource | null;
+  /** Claude Code's `x-claude-code-session-id` header (one Claude Code session). */
+  sessionId?: string | null;
+  /** Claude Code's `x-claude-code-agent-id` header (the main agent or a subagent). */
+  agentId?: string | null;
 }
 
-/** Column names in store order, with their SQL types (SQLite / PostgreSQL). */
+/** Columns added after the first release, in the order they were added (src/ledger/migrate.ts). */
+export const ADDED_COLUMNS: ReadonlyArray<
+  readonly [keyof LedgerRow, string, string, 'text' | 'int' | 'real' | 'bool']
+> = [
+  ['usageSource', 'usage_source', 'TEXT', 'text'],
+  ['sessionId', 'session_id', 'TEXT', 'text'],
+  ['agentId', 'agent_id', 'TEXT', 'text'],
+];
+
+/** Column names in store order, with their SQL types (SQLite / PostgreSQL); added columns last. */
 export const COLUMNS: ReadonlyArray<
   readonly [keyof LedgerRow, string, string, 'text' | 'int' | 'real' | 'bool']
 > = [
@@ -77,6 +96,7 @@ export const COLUMNS: ReadonlyArray<
   ['ttftMs', 'ttft_ms', 'DOUBLE PRECISION', 'real'],
   ['attempts', 'attempts', 'INTEGER NOT NULL', 'int'],
   ['decisions', 'decisions', 'TEXT NOT NULL', 'text'],
+  ...ADDED_COLUMNS,
 ];
 
 const ms = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 1000) / 1000);
@@ -105,14 +125,32 @@ export function ledgerRowOf(r: ExchangeRecord): LedgerRow {
     ttftMs: ms(r.ttftMs),
     attempts: r.upstream.attempts,
     decisions: JSON.stringify(r.decisions),
+    sessionId: r.attribution?.sessionId ?? null,
+    agentId: r.attribution?.agentId ?? null,
   };
 }
 
+/**
+ * Whether a request failed, from the client's point of view: an error status, or a
+ * stream that broke. A success after retried attempts did not (its `attempts` says
+ * what happened), nor did a stream the client closed itself.
+ */
+export function failed(status: number | null, outcome: string | null | undefined): boolean {
+  if (status === null || status >= 400) return true;
+  return outcome === 'gantry_error' || outcome === 'stream_error' || outcome === 'upstream_cut';
+}
+
+/** The usage columns of a row, with where the output count comes from (null: no usage). */
 export function usageColumns(
   u: Usage | undefined,
 ): Pick<
   LedgerRow,
-  'inputTokens' | 'outputTokens' | 'cacheWrite5mTokens' | 'cacheWrite1hTokens' | 'cacheReadTokens'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cacheWrite5mTokens'
+  | 'cacheWrite1hTokens'
+  | 'cacheReadTokens'
+  | 'usageSource'
 > {
   return {
     inputTokens: u?.inputTokens ?? 0,
@@ -120,14 +158,22 @@ export function usageColumns(
     cacheWrite5mTokens: u?.cacheCreation5mInputTokens ?? 0,
     cacheWrite1hTokens: u?.cacheCreation1hInputTokens ?? 0,
     cacheReadTokens: u?.cacheReadInputTokens ?? 0,
+    usageSource: u === undefined ? null : (u.source ?? 'reported'),
   };
 }
 
-/** A row from a store's raw record (column names; numbers may come back as strings or bigints). */
+const ADDED = new Set(ADDED_COLUMNS.map((c) => c[1]));
+
+/**
+ * A row from a store's raw record (column names; numbers may come back as strings or
+ * bigints). Added columns that hold null are left out (see `ADDED_COLUMNS`).
+ */
 export function rowFromRecord(rec: Record<string, unknown>): LedgerRow {
   const out: Record<string, unknown> = {};
   for (const [key, column, , kind] of COLUMNS) {
     const v = rec[column];
+    // An added column without a value (an older row or table) is left out: it is optional.
+    if ((v === null || v === undefined) && ADDED.has(column)) continue;
     if (v === null || v === undefined) out[key] = null;
     else if (kind === 'int' || kind === 'real') out[key] = Number(v);
     else if (kind === 'bool') out[key] = v === true || v === 1 || v === 1n || v === 't';

@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { migrateSqlite } from './migrate.ts';
 import { COLUMNS, type LedgerRow, rowFromRecord } from './row.ts';
 import {
   columnList,
@@ -49,6 +50,7 @@ export class SqliteDb {
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(createTableSql(this.#table));
+    migrateSqlite(db, this.#table); // columns added after the first release (migrate.ts)
     db.exec(createIndexSql(this.#table, this.#table.replace('.', '_')));
     const tuple = `(${COLUMNS.map(() => '?').join(', ')})`;
     const insertOf = (n: number) =>

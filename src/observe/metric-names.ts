@@ -151,6 +151,13 @@ export const METRICS = [
     help: 'Cost in USD by client, customer (opt-in or top N by spend, else `other`) and model',
   },
   {
+    name: 'gantry_usage_estimated_total',
+    type: 'counter',
+    unit: '{request}',
+    labels: ['client', 'model', 'outcome'],
+    help: 'Streams whose output tokens were estimated from the content relayed (no final message_delta), by outcome: client_closed, upstream_cut, stream_error',
+  },
+  {
     name: 'gantry_budget_used_ratio',
     type: 'gauge',
     unit: '1',

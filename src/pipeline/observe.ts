@@ -42,6 +42,8 @@ export function logLine(r: ExchangeRecord): Record<string, unknown> {
     ttfb_ms: between(t.upstreamSent, t.firstByte),
     ttft_ms: round(r.ttftMs),
   };
+  if (r.attribution?.sessionId) line.session_id = r.attribution.sessionId;
+  if (r.attribution?.agentId) line.agent_id = r.attribution.agentId;
   if (r.cost) line.cost_usd_micros = r.cost.micros;
   if (r.usage) {
     const u = r.usage;
@@ -51,6 +53,7 @@ export function logLine(r: ExchangeRecord): Record<string, unknown> {
       cache_creation_5m_input_tokens: u.cacheCreation5mInputTokens,
       cache_creation_1h_input_tokens: u.cacheCreation1hInputTokens,
       cache_read_input_tokens: u.cacheReadInputTokens,
+      ...(u.source === 'estimated' ? { source: 'estimated' } : {}),
     };
   }
   return line;

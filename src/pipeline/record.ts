@@ -16,6 +16,7 @@ import { type Cost, costOf } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { GantryError } from '../errors.ts';
 import type { BatchResultLine } from '../ledger/batch-tap.ts';
+import { attributionOf } from './customer.ts';
 import type { Decision, Exchange, ExchangeClient, ExchangeOutcome, ExchangeTimings } from './exchange.ts';
 import { timeToFirstToken } from './exchange.ts';
 import type { RouteKind } from './routes.ts';
@@ -64,6 +65,8 @@ export interface ExchangeRecord {
   readonly temperature?: number;
   /** W3C trace context the client sent, for the trace span's parent. */
   readonly traceContext?: Readonly<{ traceparent?: string; tracestate?: string }>;
+  /** Claude Code's attribution headers (`x-claude-code-session-id`, `-agent-id`), bounded; absent when not sent. */
+  readonly attribution?: Readonly<{ sessionId: string | null; agentId: string | null }>;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
@@ -76,6 +79,12 @@ export function errorTypeOf(ex: Exchange): string | undefined {
   const status = ex.response?.status;
   if (status !== undefined && status >= 400) return ex.errorType ?? ex.error?.type ?? 'unknown';
   return undefined;
+}
+
+/** Claude Code's attribution headers of an exchange, or undefined when it sent neither. */
+function attributionIn(ex: Exchange): ExchangeRecord['attribution'] {
+  const a = attributionOf(ex.headers);
+  return a.sessionId === null && a.agentId === null ? undefined : a;
 }
 
 /** Builds the frozen record of a finished exchange (prices its usage). */
@@ -116,6 +125,7 @@ export function recordOf(ex: Exchange): ExchangeRecord {
     batchResults: ex.batchResults,
     maxTokens: num(ex.body?.max_tokens),
     temperature: num(ex.body?.temperature),
+    attribution: attributionIn(ex),
     traceContext:
       ex.headers.traceparent === undefined
         ? undefined
