@@ -63,6 +63,7 @@ export interface GatewaySetup {
   clientLimits?: Record<string, unknown>;
   server?: Record<string, unknown>;
   logging?: Record<string, unknown>;
+  resilience?: Record<string, unknown>;
 }
 
 export interface ScenarioResult {
@@ -147,6 +148,7 @@ export class ChaosContext {
         destination: join(this.dir, `gantry-${this.#configs}.log`),
         ...setup.logging,
       },
+      ...(setup.resilience ? { resilience: setup.resilience } : {}),
     };
     const path = join(this.dir, `gantry-${this.#configs++}.yaml`);
     writeFileSync(path, stringify(config));

@@ -39,7 +39,11 @@ export const floodUnauthenticated: Scenario = {
           'anthropic-version': '2023-06-01',
           'content-type': 'application/json',
         },
-        body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
       });
       await res.text();
       latencies.push(performance.now() - t0);
@@ -69,7 +73,13 @@ export const floodUnauthenticated: Scenario = {
     ctx.figure('RSS peak during the flood, MB', Math.round(peak));
     ctx.figure('RSS under 250 MB after the flood, ms', settled);
     ctx.figure('authenticated requests during the flood', latencies.length);
-    ctx.figure('their p50 / p99 / slowest answer, ms', [0.5, 0.99].map((q) => Math.round(latencies[Math.floor(q * (latencies.length - 1))])).concat(Math.round(max)).join(' / '));
+    ctx.figure(
+      'their p50 / p99 / slowest answer, ms',
+      [0.5, 0.99]
+        .map((q) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]))
+        .concat(Math.round(max))
+        .join(' / '),
+    );
     ctx.check(max < 100, `an authenticated request took ${Math.round(max)} ms during the flood`);
     ctx.check(!statuses.has('200') && (statuses.get('401') ?? 0) > 0, 'flood requests were answered 401');
   },

@@ -1,5 +1,5 @@
-import { asRecord, hostileCases, runCase } from '../lib/hostile.ts';
 import { type Scenario, sleep } from '../lib/harness.ts';
+import { asRecord, hostileCases, runCase } from '../lib/hostile.ts';
 
 /** 120-odd malformed, hostile and smuggled requests on raw sockets, beside a normal load. */
 export const hostileInput: Scenario = {
