@@ -40,10 +40,66 @@ function probe(r: AuditReport, id: string): CheckResult {
   assert.ok(c, id);
   return c;
 }
+/** A check as the terminal report shows it: evidence as `key: message`. */
 const text = (c: CheckResult) =>
-  [c.summary, ...c.findings.map((f) => f.message), ...c.evidence.map((e) => e.message)].join('\n');
+  [
+    c.summary,
+    ...c.findings.map((f) => f.message),
+    ...c.evidence.map((e) => (e.key ? `${e.key}: ${e.message}` : e.message)),
+  ].join('\n');
 
 describe('gantry preflight', () => {
+  test('the controls probe reads routes the gateway has (alert channels, /health) and says budgets are checked by hand; each header is printed once', async () => {
+    const { startGateway } = await import('../src/gateway/server.ts');
+    const { testConfig } = await import('./support.ts');
+    const { hashKey } = await import('../src/config/keys.ts');
+    process.env.GANTRY_TEST_ALERT_URL = 'http://127.0.0.1:9/never-called';
+    const base = testConfig(sim.url, { admin: { keySha256: hashKey('preflight-admin') } });
+    const withAlerts = await startGateway({
+      config: {
+        ...base,
+        alerts: {
+          ...base.alerts,
+          channels: [
+            { name: 'ops', type: 'webhook', url: 'env:GANTRY_TEST_ALERT_URL', minSeverity: 'warning' },
+          ],
+        },
+      },
+      logDestination: { write: () => true } as never,
+    });
+    try {
+      sim.state.setTier('build');
+      const r = await runPreflight(withAlerts.url, {
+        mode: 'gateway',
+        key: UPSTREAM_KEY,
+        adminKey: 'preflight-admin',
+        latencySamples: 1,
+      });
+      const controls = probe(r, 'PF-CONTROLS');
+      assert.equal(controls.outcome, 'manual', text(controls));
+      assert.match(text(controls), /alerts\.channels: 1 channel/);
+      assert.match(text(controls), /GET \/health: 200/);
+      assert.match(controls.summary, /budgets: not exposed over HTTP/);
+      const terminal = render(r, 'terminal', { failOn: 'fail', color: false });
+      assert.match(terminal, /^\s+anthropic-ratelimit-requests-limit: \d+$/m);
+      assert.doesNotMatch(terminal, /anthropic-ratelimit-requests-limit: anthropic-ratelimit/);
+      // No alert channel: a warning that names what is missing.
+      const plain = await runPreflight(gateway.url, {
+        mode: 'gateway',
+        key: UPSTREAM_KEY,
+        latencySamples: 1,
+      });
+      assert.equal(
+        probe(plain, 'PF-CONTROLS').outcome,
+        'manual',
+        'without an admin key the alerts are not read',
+      );
+      assert.match(text(probe(plain, 'PF-CONTROLS')), /set the admin key/);
+    } finally {
+      await withAlerts.close();
+    }
+  });
+
   test('the probe model comes from the catalog and is a cheap current model', () => {
     assert.match(cheapModel(), /^claude-haiku-/);
   });

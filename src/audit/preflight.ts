@@ -336,7 +336,12 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     const p50 = times[Math.floor((times.length - 1) / 2)];
     const max = times[times.length - 1];
     const summary = `count_tokens p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms over ${times.length} calls`;
-    const ev = [{ key: 'count_tokens', message: summary }];
+    const ev = [
+      {
+        key: 'count_tokens',
+        message: `p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms over ${times.length} calls`,
+      },
+    ];
     if (failures.length > 0)
       checks.push(
         result(
@@ -396,7 +401,8 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     const present = source ? RATE_HEADERS.filter((h) => source.headers.get(h) !== null) : [];
     if (source && present.length > 0) {
       const rpm = Number(source.headers.get('anthropic-ratelimit-requests-limit'));
-      const ev = present.map((h) => ({ key: h, message: `${h}: ${source.headers.get(h)}` }));
+      // Evidence is shown as `key: message`: the header name once, then its value.
+      const ev = present.map((h) => ({ key: h, message: String(source.headers.get(h)) }));
       checks.push(
         result(
           'PF-TIER',
@@ -471,48 +477,62 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     );
   }
 
-  // Controls the gateway exposes (admin view), else manual.
+  // Controls the gateway exposes: its alert channels (GET /admin/alerts, admin key) and its
+  // health report (GET /health). Budgets are not exposed over HTTP: confirmed by hand.
   if (opts.mode === 'api') {
     checks.push(result('PF-CONTROLS', 'manual', 'confirm spend limits and alerts in the Anthropic Console'));
   } else {
-    let exposed: Record<string, unknown> | undefined;
-    if (opts.adminKey) {
-      try {
-        const r = await call(base, '/admin/config', { headers: { 'x-api-key': opts.adminKey } }, timeoutMs);
-        if (r.status === 200 && r.body && typeof r.body === 'object')
-          exposed = r.body as Record<string, unknown>;
-      } catch {
-        // not exposed
-      }
-    }
-    if (!exposed) {
-      checks.push(
-        result(
-          'PF-CONTROLS',
-          'manual',
-          'the gateway does not expose its budgets, alert channels and health probe (GET /admin/config); confirm them in gantry.yaml (gantry audit reads it)',
-        ),
-      );
-    } else {
-      const missing = ['budgets', 'alerts', 'health'].filter((k) => exposed[k] === undefined);
-      if (missing.length === 0)
-        checks.push(result('PF-CONTROLS', 'pass', 'budgets, alerts and health probe configured'));
-      else
-        checks.push(
-          result(
-            'PF-CONTROLS',
-            'warn',
-            `not configured: ${missing.join(', ')}`,
-            missing.map((m) => ({
-              level: 'warn' as const,
-              key: m,
-              message: `${m} not configured on the gateway`,
-            })),
-          ),
-        );
-    }
+    checks.push(await controls(base, opts.adminKey, timeoutMs));
   }
   return report(base, checks, notes, opts);
+}
+
+const BUDGETS_BY_HAND =
+  'budgets: not exposed over HTTP; confirm them in gantry.yaml (`npx gantry config check` prints them resolved)';
+
+/** PF-CONTROLS against a gateway: alert channels and the health report, budgets by hand. */
+async function controls(base: string, adminKey: string | undefined, timeoutMs: number): Promise<CheckResult> {
+  const findings: Finding[] = [];
+  const seen: Evidence[] = [];
+  if (!adminKey) {
+    seen.push({ key: 'GET /admin/alerts', message: 'not read: set the admin key ($GANTRY_ADMIN_KEY)' });
+  } else {
+    try {
+      const r = await call(base, '/admin/alerts', { headers: { 'x-api-key': adminKey } }, timeoutMs);
+      const channels = (r.body as { channels?: unknown[] } | undefined)?.channels;
+      if (r.status === 404)
+        findings.push({
+          level: 'warn',
+          key: 'GET /admin/alerts',
+          message: 'no alert engine on this gateway (alerts.enabled, or no admin key configured)',
+        });
+      else if (r.status !== 200 || !Array.isArray(channels))
+        findings.push({ level: 'warn', key: 'GET /admin/alerts', message: `answered ${r.status}` });
+      else if (channels.length === 0)
+        findings.push({ level: 'warn', key: 'alerts.channels', message: 'no alert channel configured' });
+      else seen.push({ key: 'alerts.channels', message: `${channels.length} channel(s)` });
+    } catch (err) {
+      findings.push({ level: 'warn', key: 'GET /admin/alerts', message: (err as Error).message });
+    }
+  }
+  try {
+    const r = await call(base, '/health', {}, timeoutMs);
+    const status = (r.body as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'string') seen.push({ key: 'GET /health', message: `${r.status} ${status}` });
+    else findings.push({ level: 'warn', key: 'GET /health', message: `no health report (HTTP ${r.status})` });
+  } catch (err) {
+    findings.push({ level: 'warn', key: 'GET /health', message: (err as Error).message });
+  }
+  seen.push({ key: 'budgets', message: BUDGETS_BY_HAND.slice('budgets: '.length) });
+  if (findings.length > 0)
+    return result('PF-CONTROLS', 'warn', findings.map((f) => f.message).join('; '), findings, seen);
+  return result(
+    'PF-CONTROLS',
+    'manual',
+    `alert channels and the health probe answer; ${BUDGETS_BY_HAND}`,
+    [],
+    seen,
+  );
 }
 
 function report(base: string, checks: CheckResult[], notes: string[], opts: PreflightOptions): AuditReport {
