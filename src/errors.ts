@@ -209,3 +209,49 @@ export function toGantryError(err: unknown): GantryError {
   if (err instanceof GantryError) return err;
   return new GantryError('internal_error', 'Internal error in the gateway.', { cause: err });
 }
+
+/**
+ * Gantry's internal errors: thrown between modules (a store that does not
+ * answer, a breaker that refuses a call, an invalid config), never sent to a
+ * client as such — the stage that catches one answers with a `GantryError`
+ * above, or the CLI exits with its code. One table of stable codes, kept
+ * identical to docs/errors.md by a test, like the HTTP ones.
+ */
+export const INTERNAL_ERROR_CODES = {
+  config_invalid: {
+    class: 'ConfigError',
+    summary: 'gantry.yaml is invalid: every problem with its path (the CLI exits 2).',
+  },
+  secret_ref_invalid: {
+    class: 'SecretRefError',
+    summary: 'A secret reference is malformed; the message never repeats the reference.',
+  },
+  limits_store_unavailable: {
+    class: 'StoreError',
+    summary: 'The rate-limit and budget store did not answer in time (`limits.on_store_error` decides).',
+  },
+  ledger_timeout: {
+    class: 'LedgerTimeoutError',
+    summary: 'A ledger store call got no answer within `storage.ledger_timeout_ms`: the store is down.',
+  },
+  breaker_open: {
+    class: 'BreakerOpenError',
+    summary: 'A circuit breaker refused the call (the upstream stage tries another target).',
+  },
+  concurrency_full: {
+    class: 'LoadShedError',
+    summary: 'A concurrency limit and its queue are full (answered 529 `load_shed`).',
+  },
+} as const;
+
+export type InternalErrorCode = keyof typeof INTERNAL_ERROR_CODES;
+
+/** The base of Gantry's internal errors: a stable `code` from `INTERNAL_ERROR_CODES`. */
+export class InternalError extends Error {
+  readonly code: InternalErrorCode;
+  constructor(code: InternalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = INTERNAL_ERROR_CODES[code].class;
+  }
+}

@@ -8,15 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { costOf } from '../src/anthropic/cost.ts';
 import { hashKey } from '../src/config/keys.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
 
 import { METRICS } from '../src/observe/metric-names.ts';
 import { modelLabel } from '../src/observe/metrics.ts';
-import { STAGES } from '../src/pipeline/index.ts';
-import type { StageFactory } from '../src/pipeline/stage.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { LogSink, testConfig, UPSTREAM_KEY } from './support.ts';
 
@@ -37,17 +34,6 @@ const seenUsage: Array<{
 }> = [];
 let costMicros = 0;
 
-// A stand-in for the account stage (not on main yet): prices usage with the catalog.
-const account: StageFactory = () => ({
-  name: 'account',
-  complete(ex) {
-    if (ex.usage && ex.model) {
-      ex.cost = costOf(ex.usage, ex.model);
-      costMicros += ex.cost.micros;
-    }
-  },
-});
-
 export function observeConfig(simUrl: string, extra: Partial<ResolvedConfig> = {}): ResolvedConfig {
   process.env.GANTRY_TEST_UPSTREAM_KEY = UPSTREAM_KEY;
   const base = testConfig(simUrl, {
@@ -58,22 +44,22 @@ export function observeConfig(simUrl: string, extra: Partial<ResolvedConfig> = {
     admin: { keySha256: hashKey(ADMIN) },
     resilience: { maxAttempts: 1 }, // upstream errors reach the metrics unretried
   });
-  return { ...base, alerts: { ...base.alerts, enabled: false }, ...extra };
+  // Customer ids as labels are opt-in (`customer_label: top`); the default is off.
+  return {
+    ...base,
+    alerts: { ...base.alerts, enabled: false },
+    metrics: { ...base.metrics, customerLabel: 'top' },
+    ...extra,
+  };
 }
 
 before(async () => {
-  const list = STAGES as Array<readonly [string, StageFactory]>;
-  list.splice(
-    list.findIndex(([n]) => n === 'metrics'),
-    0,
-    ['account', account],
-  );
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
   gateway = await startGateway({ config: observeConfig(sim.url), logDestination: new LogSink() });
-  list.splice(
-    list.findIndex(([n]) => n === 'account'),
-    1,
-  );
+  // What each finished exchange cost, as priced once for every observer (src/pipeline/record.ts).
+  gateway.events.exchangeComplete.subscribe((r) => {
+    costMicros += r.cost?.micros ?? 0;
+  });
 });
 after(async () => {
   await gateway.close();
@@ -271,7 +257,7 @@ test('a mixed workload shows up in /metrics with matching values', async () => {
   // Time to first token is a stream's (one definition, src/pipeline/exchange.ts): the one stream.
   assert.equal(sum(s, 'gen_ai_server_time_to_first_token_seconds_count'), 1);
 
-  // Cost in USD by client and customer, from ex.cost.micros.
+  // Cost in USD by client and customer, from the records' cost.
   assert.ok(costMicros > 0);
   const cost = sum(s, 'gantry_cost_usd_total');
   assert.ok(Math.abs(cost - costMicros / 1e6) < 1e-9, `${cost} vs ${costMicros / 1e6}`);

@@ -56,6 +56,7 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     if (c.safety !== undefined) client.safety = c.safety;
     if (c.resilience !== undefined) client.resilience = resolveClientResilience(c.resilience);
+    if (c.deny_headers !== undefined) client.denyHeaders = c.deny_headers.map((h) => h.toLowerCase());
     if (c.customer !== undefined) client.customer = resolveCustomerSource(c.customer);
     return client;
   });

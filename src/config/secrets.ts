@@ -15,10 +15,12 @@
  * refresh keeps the last good value. No secret value is ever logged or put in
  * an error message: logs carry the reference and what happened, nothing else.
  */
+
 import { type ChildProcess, execFile } from 'node:child_process';
 import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
+import { InternalError } from '../errors.ts';
 import type { ResolvedConfig, SecretRefSpec } from './types.ts';
 
 export { hashKey } from './keys.ts';
@@ -75,10 +77,9 @@ export interface OpenSecretOptions {
 }
 
 /** Thrown for a malformed reference. The message never repeats the reference text. */
-export class SecretRefError extends Error {
+export class SecretRefError extends InternalError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SecretRefError';
+    super('secret_ref_invalid', message);
   }
 }
 

@@ -46,7 +46,8 @@ export const serverSchema = mapping({
   max_json_depth: z
     .int(expected('a whole number of levels'))
     .min(8, { error: 'expected at least 8 levels' })
-    .max(10_000, { error: 'expected at most 10000 levels' })
+    // Every walker over request JSON may recurse this deep: keep it far from the stack's limit.
+    .max(1_000, { error: 'expected at most 1000 levels' })
     .default(128),
   admin_body_limit: size(64 * 1024),
   public_url: baseUrl().optional(),
@@ -91,6 +92,15 @@ export const clientSchema = mapping({
   policy: policySchema.optional(),
   limits: clientLimitsSchema,
   resilience: clientResilienceSchema.optional(),
+  deny_headers: z
+    .array(
+      z
+        .string(expected('a header name'))
+        .regex(/^[A-Za-z0-9-]+$/, { error: 'expected a header name (letters, digits and "-")' }),
+      expected('a list of header names'),
+    )
+    .max(64, { error: 'at most 64 header names' })
+    .optional(),
   customer: customerSchema.optional(),
 });
 

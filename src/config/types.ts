@@ -80,6 +80,12 @@ export interface ClientConfig {
   limits: ClientLimits;
   /** Per-client retry, timeout, fallback and concurrency overrides (see docs/resilience.md). */
   resilience?: ClientResilience;
+  /**
+   * Client headers never forwarded upstream for this client (lowercase), on
+   * top of the gateway's allow-list: `anthropic-*` headers are otherwise an
+   * open list (docs/gateway.md).
+   */
+  denyHeaders?: readonly string[];
   /** Where the customer of a request comes from (src/pipeline/customer.ts); absent: `auto`. */
   customer?: import('../pipeline/customer.ts').CustomerSource;
 }

@@ -14,7 +14,9 @@
  * - `postgres://user@host:5432/db` (or `postgresql://`); `?table=schema.name` picks the table
  *   (default `gantry_ledger`), the rest goes to `pg` as is.
  */
+
 import { resolve } from 'node:path';
+import { InternalError } from '../errors.ts';
 import { PostgresStore } from './postgres.ts';
 import type { LedgerRow } from './row.ts';
 import { DEFAULT_TABLE, isTableName, type SpendGroup } from './sql.ts';
@@ -63,11 +65,9 @@ export interface LedgerStoreOptions {
 }
 
 /** A store call that got no answer within the store's timeout. */
-export class LedgerTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
+export class LedgerTimeoutError extends InternalError {
   constructor(message: string) {
-    super(message);
-    this.name = 'LedgerTimeoutError';
+    super('ledger_timeout', message);
   }
 }
 

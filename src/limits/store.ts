@@ -9,6 +9,7 @@
  * either lands in every budget or in none. That is what keeps concurrent
  * requests (on one replica or many) from overshooting a limit.
  */
+import { InternalError } from '../errors.ts';
 
 /** A continuously refilling token bucket: `capacity` tokens, refilled at `ratePerMs`. */
 export interface BucketRef {
@@ -140,10 +141,9 @@ export interface StateStore {
 }
 
 /** Thrown when the store cannot answer (unreachable, timed out). */
-export class StoreError extends Error {
+export class StoreError extends InternalError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
+    super('limits_store_unavailable', message, options);
   }
 }
 

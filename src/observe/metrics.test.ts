@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Decision, Exchange } from '../pipeline/exchange.ts';
 import { type ExchangeRecord, recordOf } from '../pipeline/record.ts';
-import { CustomerLabels, GantryMetrics, modelLabel } from './metrics.ts';
+import { CustomerLabels, GantryMetrics, hashedCustomer, modelLabel } from './metrics.ts';
 
 function exchange(o: Partial<Exchange> & { cost?: ExchangeRecord['cost'] } = {}): ExchangeRecord {
   const { cost, ...rest } = o;
@@ -141,4 +141,19 @@ test('budget gauges skip customers without their own label; ledger counters add 
   assert.equal(await value(m, 'gantry_ledger_rows_written_total'), 15);
   assert.equal(await value(m, 'gantry_ledger_rows_dropped_total'), 1);
   assert.equal(await value(m, 'gantry_ledger_store_up'), 1);
+});
+
+test('customer ids never become labels by default; hashed mode labels the top customers by a stable hash', async () => {
+  const { parseConfig } = await import('../config/load.ts');
+  assert.equal(parseConfig('{}', { source: 'test', baseDir: '.' }).metrics.customerLabel, 'off');
+  const hashed = new CustomerLabels({ customerLabel: 'hashed', topCustomers: 1, customers: [] });
+  const label = hashed.label('alice@example.com', 500);
+  assert.match(label, /^c_[0-9a-f]{12}$/);
+  assert.equal(label, hashedCustomer('alice@example.com'), 'stable across calls and replicas');
+  assert.equal(hashed.label('bob', 1), 'other', 'beyond the top N');
+  const m = new GantryMetrics({ customerLabel: 'hashed', topCustomers: 5, customers: [] });
+  m.record(exchange({ customer: 'alice@example.com', cost: { micros: 100, priced: true } as never }));
+  const text = await m.text();
+  assert.ok(!text.includes('alice@example.com'));
+  assert.ok(text.includes(hashedCustomer('alice@example.com')));
 });

@@ -11,6 +11,7 @@
  * customer label is off, an opt-in list, or the top N customers by spend
  * (everyone else is `other`).
  */
+import { hash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ANTHROPIC_ERROR_STATUS } from '../anthropic/errors.ts';
 import { resolveModel } from '../anthropic/models.ts';
@@ -29,7 +30,7 @@ import { FastCounter, FastHistogram } from './series.ts';
 
 export interface MetricsLabelOptions {
   /** `top`: the top `topCustomers` by spend; `list`: only `customers`; `off`: no customer label value. */
-  customerLabel: 'top' | 'list' | 'off';
+  customerLabel: 'off' | 'hashed' | 'top' | 'list';
   topCustomers: number;
   customers: readonly string[];
 }
@@ -90,6 +91,15 @@ export function isServerError(r: ExchangeRecord): boolean {
 }
 
 /**
+ * The label value of a customer in `hashed` mode: `c_` and the first 12 hex
+ * digits of its SHA-256, stable across replicas and restarts, so a dashboard
+ * can follow one customer without the customer id leaving the gateway.
+ */
+export function hashedCustomer(customer: string): string {
+  return `c_${hash('sha256', customer, 'hex').slice(0, 12)}`;
+}
+
+/**
  * Decides the customer label value. In `top` mode the spend of every customer
  * seen is tracked (bounded to 10 000 customers; the lowest half is forgotten
  * beyond that) and the top N by spend keep their own label.
@@ -111,6 +121,14 @@ export class CustomerLabels {
     const { customerLabel, topCustomers } = this.#o;
     if (customerLabel === 'off') return 'other';
     if (customerLabel === 'list') return this.#list.has(customer) ? customer : 'other';
+    if (customerLabel === 'hashed') {
+      const top = this.#topLabel(customer, micros, topCustomers);
+      return top === 'other' ? top : hashedCustomer(customer);
+    }
+    return this.#topLabel(customer, micros, topCustomers);
+  }
+
+  #topLabel(customer: string, micros: number, topCustomers: number): string {
     const spent = (this.#spend.get(customer) ?? 0) + micros;
     this.#spend.set(customer, spent);
     if (this.#spend.size > 10_000) this.#forget();
@@ -124,7 +142,7 @@ export class CustomerLabels {
   /** Whether `customer` currently has its own label value. */
   has(customer: string): boolean {
     if (this.#o.customerLabel === 'list') return this.#list.has(customer);
-    return this.#o.customerLabel === 'top' && this.#top.has(customer);
+    return (this.#o.customerLabel === 'top' || this.#o.customerLabel === 'hashed') && this.#top.has(customer);
   }
 
   #minTop(): number {

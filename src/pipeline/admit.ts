@@ -27,6 +27,7 @@ import { UpstreamLimits } from '../limits/upstream-info.ts';
 import type { LimitsStoreEvent } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
 import { setBodyFields } from './body.ts';
+import type { Exchange } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
 export async function admit(ctx: StageContext): Promise<Stage> {
@@ -92,73 +93,83 @@ export async function admit(ctx: StageContext): Promise<Stage> {
     handle: () => ({ status: 200, body: { environments: upstreamLimits.all() } }),
   });
 
+  const request = async (ex: Exchange) => {
+    const kind = ex.route.kind;
+    if ((kind !== 'messages' && kind !== 'batches.create') || !ex.client) return;
+    const body = ex.body ?? {};
+    const who = {
+      id: ex.id,
+      client: ex.client.name,
+      environment: ex.client.environment,
+      customer: ex.customer,
+    };
+    const admission = await limiter.admit(
+      kind === 'messages'
+        ? {
+            ...who,
+            model: ex.model,
+            estimatedInputTokens: estimateRequestTokens(body).total,
+            maxTokens: maxTokensOf(body),
+          }
+        : // A batch is one request for the rate limits; its budget reservation is every
+          // request's worst case at the batch price, held while the batch is created.
+          { ...who, estimatedInputTokens: 0, maxTokens: 0, reserveMicros: batchWorstCaseMicros(body) },
+      ex.decisions,
+    );
+    if (admission.ticket) ex.admission = admission.ticket;
+    if (Object.keys(admission.headers).length > 0) {
+      ex.responseHeaders = { ...ex.responseHeaders, ...admission.headers };
+    }
+    const to = admission.downgradeTo;
+    if (to !== undefined && to !== ex.model && ex.body) {
+      setBodyFields(ex, { model: to });
+      ex.requestedModel ??= ex.model;
+      ex.model = to;
+    }
+  };
+
+  const complete = (ex: Exchange) => {
+    if (ex.client && ex.route.kind === 'batches.results' && ex.batchResults && ex.params.id) {
+      // Batch results are spend without a reservation: charged once per batch, whoever fetches them.
+      const micros = ex.batchResults.reduce(
+        (sum, line) => sum + costOf(line.usage, line.model, { batch: true }).micros,
+        0,
+      );
+      limiter
+        .chargeOnce({
+          id: `batch:${ex.params.id}`,
+          client: ex.client.name,
+          environment: ex.client.environment,
+          customer: ex.customer,
+          micros,
+        })
+        .catch((err) => {
+          logger.warn(
+            { req_id: ex.id, err: describeError(err) },
+            'limits: charging batch results failed (the ledger keeps them; reconciled later)',
+          );
+        });
+    }
+    if (ex.client && ex.response && ex.route.kind === 'messages') {
+      upstreamLimits.observe(ex.client.environment, ex.response.headers, ex.model, ex.upstream.requestId);
+    }
+    const ticket = ex.admission;
+    if (!ticket) return;
+    ex.admission = undefined;
+    limiter.settle(ticket, ex.usage, ex.model).catch((err) => {
+      logger.warn({ req_id: ex.id, err: describeError(err) }, 'limits: settling a request failed');
+    });
+  };
+
   return {
     name: 'admit',
-    async request(ex) {
-      const kind = ex.route.kind;
-      if ((kind !== 'messages' && kind !== 'batches.create') || !ex.client) return;
-      const body = ex.body ?? {};
-      const who = {
-        id: ex.id,
-        client: ex.client.name,
-        environment: ex.client.environment,
-        customer: ex.customer,
-      };
-      const admission = await limiter.admit(
-        kind === 'messages'
-          ? {
-              ...who,
-              model: ex.model,
-              estimatedInputTokens: estimateRequestTokens(body).total,
-              maxTokens: maxTokensOf(body),
-            }
-          : // A batch is one request for the rate limits; its budget reservation is every
-            // request's worst case at the batch price, held while the batch is created.
-            { ...who, estimatedInputTokens: 0, maxTokens: 0, reserveMicros: batchWorstCaseMicros(body) },
-        ex.decisions,
-      );
-      if (admission.ticket) ex.admission = admission.ticket;
-      if (Object.keys(admission.headers).length > 0) {
-        ex.responseHeaders = { ...ex.responseHeaders, ...admission.headers };
-      }
-      const to = admission.downgradeTo;
-      if (to !== undefined && to !== ex.model && ex.body) {
-        setBodyFields(ex, { model: to });
-        ex.requestedModel ??= ex.model;
-        ex.model = to;
-      }
-    },
-    complete(ex) {
-      if (ex.client && ex.route.kind === 'batches.results' && ex.batchResults && ex.params.id) {
-        // Batch results are spend without a reservation: charged once per batch, whoever fetches them.
-        const micros = ex.batchResults.reduce(
-          (sum, line) => sum + costOf(line.usage, line.model, { batch: true }).micros,
-          0,
-        );
-        limiter
-          .chargeOnce({
-            id: `batch:${ex.params.id}`,
-            client: ex.client.name,
-            environment: ex.client.environment,
-            customer: ex.customer,
-            micros,
-          })
-          .catch((err) => {
-            logger.warn(
-              { req_id: ex.id, err: describeError(err) },
-              'limits: charging batch results failed (the ledger keeps them; reconciled later)',
-            );
-          });
-      }
-      if (ex.client && ex.response && ex.route.kind === 'messages') {
-        upstreamLimits.observe(ex.client.environment, ex.response.headers, ex.model, ex.upstream.requestId);
-      }
-      const ticket = ex.admission;
-      if (!ticket) return;
-      ex.admission = undefined;
-      limiter.settle(ticket, ex.usage, ex.model).catch((err) => {
-        logger.warn({ req_id: ex.id, err: describeError(err) }, 'limits: settling a request failed');
-      });
+    // Compiled per client: a client no limit or budget applies to only has its answers observed.
+    forClient(client) {
+      if (client === undefined) return undefined;
+      const limited = limiter
+        .scopes(client.name, client.environment, '')
+        .some((s) => s.limits.rpm || s.limits.inputTpm || s.limits.outputTpm || s.limits.budget);
+      return limited ? { request, complete } : { complete };
     },
     async close(options) {
       // Settlements still retrying get until the shutdown deadline.

@@ -20,6 +20,7 @@
 
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import { CircuitState, CountBreaker, circuitBreaker, handleWhenResult } from 'cockatiel';
+import { InternalError } from '../errors.ts';
 import type { BreakerEvent, Topic } from '../observe/events.ts';
 
 export type BreakerState = BreakerEvent['to'];
@@ -110,11 +111,10 @@ export class Breaker {
   }
 }
 
-export class BreakerOpenError extends Error {
+export class BreakerOpenError extends InternalError {
   readonly retryAfterMs: number;
   constructor(retryAfterMs: number) {
-    super('circuit open');
-    this.name = 'BreakerOpenError';
+    super('breaker_open', 'circuit open');
     this.retryAfterMs = retryAfterMs;
   }
 }

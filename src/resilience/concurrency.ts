@@ -5,12 +5,15 @@
  * is full or the wait exceeds the queue timeout, and with the signal's reason
  * when the caller goes away. `release` is idempotent.
  */
+import { InternalError } from '../errors.ts';
 
-export class LoadShedError extends Error {
+export class LoadShedError extends InternalError {
   readonly reason: 'queue_full' | 'queue_timeout';
   constructor(reason: 'queue_full' | 'queue_timeout') {
-    super(reason === 'queue_full' ? 'concurrency limit and queue are full' : 'waited too long for a slot');
-    this.name = 'LoadShedError';
+    super(
+      'concurrency_full',
+      reason === 'queue_full' ? 'concurrency limit and queue are full' : 'waited too long for a slot',
+    );
     this.reason = reason;
   }
 }

@@ -44,6 +44,8 @@ export interface AttemptInput {
   deadline: number;
   /** This attempt is the breaker's half-open probe: it must settle whatever happens. */
   probe: boolean;
+  /** Client headers the client's config keeps from the upstream (`clients[].deny_headers`). */
+  denyHeaders?: ReadonlySet<string>;
 }
 
 const since = (ex: Exchange) => performance.now() - ex.startedAt;
@@ -122,7 +124,7 @@ export async function sendAttempt(o: SendOptions, ex: Exchange, a: AttemptInput)
     res = await o.pool.request({
       path: o.prefix + ex.target,
       method: ex.method as 'GET' | 'POST' | 'DELETE',
-      headers: upstreamRequestHeaders(ex.headers, a.keyValue),
+      headers: upstreamRequestHeaders(ex.headers, a.keyValue, a.denyHeaders),
       body: a.body,
       signal: attemptCtl.signal,
       headersTimeout,

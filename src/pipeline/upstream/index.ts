@@ -50,6 +50,7 @@ interface Plan {
   fallbackModels: readonly string[];
   degraded?: { message: string };
   limiter?: ConcurrencyLimiter;
+  denyHeaders?: ReadonlySet<string>;
 }
 
 export function upstream(ctx: StageContext): Stage {
@@ -89,7 +90,7 @@ export function upstream(ctx: StageContext): Stage {
   const health = new UpstreamHealth({ pool, prefix, rings, config: rc.health, logger });
   registerHealthRoutes(ctx.routes, { health, rings, breakers, budget, readiness: ctx.readiness });
 
-  const planOf = (own: ClientResilience | undefined): Plan => {
+  const planOf = (own: ClientResilience | undefined, deny?: readonly string[]): Plan => {
     const limit = own?.maxConcurrency ?? rc.concurrency.perClient;
     return {
       maxAttempts: own?.maxAttempts ?? rc.maxAttempts,
@@ -99,10 +100,13 @@ export function upstream(ctx: StageContext): Stage {
       ...(limit
         ? { limiter: new ConcurrencyLimiter(limit, rc.concurrency.queue, rc.concurrency.queueTimeoutMs) }
         : {}),
+      ...(deny && deny.length > 0 ? { denyHeaders: new Set(deny) } : {}),
     };
   };
   // Per-client plans, built once (local mode's implicit client gets the defaults).
-  const plans = new Map<string, Plan>(config.clients.map((c) => [c.name, planOf(c.resilience)]));
+  const plans = new Map<string, Plan>(
+    config.clients.map((c) => [c.name, planOf(c.resilience, c.denyHeaders)]),
+  );
   const defaultPlan = planOf(undefined);
 
   /** A slot of `limiter`, or 529 `load_shed` when it and its queue are full. */
@@ -197,7 +201,15 @@ export function upstream(ctx: StageContext): Stage {
         let result: Attempt;
         try {
           const attempt = (probe: boolean) =>
-            sendAttempt(send, ex, { key, keyValue, body, timeouts: plan.timeouts, deadline, probe });
+            sendAttempt(send, ex, {
+              key,
+              keyValue,
+              body,
+              timeouts: plan.timeouts,
+              deadline,
+              probe,
+              denyHeaders: plan.denyHeaders,
+            });
           const breaker = breakerFor(key);
           result = breaker ? await breaker.run(attempt) : await attempt(false);
         } catch (err) {
