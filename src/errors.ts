@@ -167,6 +167,17 @@ export const ERROR_CODES = {
     type: 'api_error',
     summary: 'The rate-limit and budget store is unreachable and the limit is set to fail closed.',
   },
+  invalid_query: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'A query parameter of an admin route is not valid; the message names it and what it takes.',
+  },
+  ledger_unavailable: {
+    status: 503,
+    type: 'api_error',
+    summary:
+      'The ledger cannot be read for an admin view: `storage.ledger` is off or in memory, or its store does not answer.',
+  },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected fault inside Gantry.' },
 } as const;
 

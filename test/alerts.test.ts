@@ -328,7 +328,7 @@ test('/admin/alerts lists active alerts and recent transitions; /metrics counts 
   assert.equal(res.status, 200);
   const view = (await res.json()) as {
     active: Array<{ rule: string; status: string; severity: string }>;
-    recent: Array<{ rule: string; kind: string }>;
+    recent: Array<{ rule: string; kind: string; deliveries: Array<{ channel: string; ok: boolean }> }>;
     rules: unknown[];
   };
   assert.deepEqual(
@@ -337,6 +337,11 @@ test('/admin/alerts lists active alerts and recent transitions; /metrics counts 
   );
   assert.equal(view.recent[0].rule, 'auth_failures');
   assert.equal(view.recent[0].kind, 'firing');
+  // The notification it produced: delivered to the pager (critical), as the history says.
+  assert.ok(
+    view.recent[0].deliveries.some((d) => d.channel === 'pager' && d.ok),
+    JSON.stringify(view.recent[0].deliveries),
+  );
   for (const rule of ['error_rate_5xx', 'latency_p99', 'rate_429', 'budget_daily'])
     assert.ok(
       view.recent.some((r) => r.rule === rule && r.kind === 'resolved'),

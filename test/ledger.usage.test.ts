@@ -11,7 +11,7 @@ import { costOf } from '../src/anthropic/cost.ts';
 import { estimateTextTokens } from '../src/anthropic/tokens.ts';
 import { emptyUsage } from '../src/anthropic/usage.ts';
 import type { Gateway } from '../src/gateway/server.ts';
-import { isError } from '../src/ledger/report.ts';
+import { isErrorRow } from '../src/ledger/report.ts';
 import { type LedgerRow, ledgerRowOf } from '../src/ledger/row.ts';
 import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
@@ -117,7 +117,7 @@ describe('interrupted streams are counted', () => {
     const one = costOf({ ...emptyUsage(), inputTokens: row.inputTokens, outputTokens: 1 }, MODEL).micros;
     assert.ok(row.costMicros > one, `${row.costMicros} µ$ > ${one} µ$ (1 output token)`);
     assert.equal(row.errorType, null);
-    assert.equal(isError(row), false);
+    assert.equal(isErrorRow(row), false);
     assert.ok((await metric('gantry_usage_estimated_total', 'outcome="client_closed"')) >= 1);
   });
 
@@ -131,7 +131,7 @@ describe('interrupted streams are counted', () => {
     assert.equal(row.outcome, 'upstream_cut');
     assert.equal(row.usageSource, 'estimated');
     assert.equal(row.outputTokens, Math.max(1, estimateTextTokens(received)));
-    assert.equal(isError(row), true, 'a cut stream is an error');
+    assert.equal(isErrorRow(row), true, 'a cut stream is an error');
   });
 
   test('a stream ended by an error event: estimated, with the error type', async () => {
@@ -166,6 +166,6 @@ describe('rows read right', () => {
     assert.equal(row.status, 200);
     assert.equal(row.attempts, 2);
     assert.equal(row.errorType, null);
-    assert.equal(isError(row), false);
+    assert.equal(isErrorRow(row), false);
   });
 });

@@ -111,6 +111,8 @@ export interface AlertsView {
   active: AlertRecord[];
   recent: HistoryEntry[];
   rules: readonly AlertRule[];
+  /** The unit of each metric's values and thresholds. */
+  units: typeof METRIC_UNITS;
   channels: Array<{ name: string; type: string; min_severity: Severity }>;
 }
 
@@ -128,6 +130,8 @@ export class AlertEngine {
   readonly #handles = new Map<string, SecretHandle>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #chains = new Map<string, Promise<unknown>>();
+  /** The history entry of each notification, to add its deliveries to. */
+  readonly #entries = new WeakMap<Notification, HistoryEntry>();
   readonly #needClient: boolean;
   readonly #needModel: boolean;
   readonly #bucketCount: number;
@@ -251,6 +255,7 @@ export class AlertEngine {
       active: [...this.#instances.values()].map((i) => i.record),
       recent: this.history.recent(100),
       rules: this.config.rules,
+      units: METRIC_UNITS,
       channels: this.config.channels.map((c) => ({
         name: c.name,
         type: c.type,
@@ -452,7 +457,7 @@ export class AlertEngine {
   }
 
   #notify(n: Notification): Notification {
-    this.history.add(n.kind, n.alert, n.at, n.previousSeverity);
+    this.#entries.set(n, this.history.add(n.kind, n.alert, n.at, n.previousSeverity));
     return n;
   }
 
@@ -461,7 +466,12 @@ export class AlertEngine {
     for (const c of this.channels) {
       if (!c.accepts(n)) continue;
       const before = this.#chains.get(c.name) ?? Promise.resolve();
-      const p: Promise<unknown> = before.then(() => c.send(n));
+      const entry = this.#entries.get(n);
+      const p: Promise<unknown> = before
+        .then(() => c.send(n))
+        .then((result) => {
+          if (entry) this.history.delivered(entry, result, new Date(this.#now()).toISOString());
+        });
       this.#chains.set(c.name, p);
       this.#inflight.add(p);
       void p.finally(() => {

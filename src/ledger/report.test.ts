@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildReport, canonicalModel, isError, recommend } from './report.ts';
+import { buildReport, canonicalModel, isErrorRow, recommend } from './report.ts';
 import type { LedgerRow } from './row.ts';
 
 function row(i: number, over: Partial<LedgerRow> = {}): LedgerRow {
@@ -66,7 +66,7 @@ describe('reports read right', () => {
     assert.equal(total.clientClosed, 2);
     assert.equal(total.errors, 3);
     assert.equal(total.estimated, 2);
-    assert.deepEqual(rows.map(isError), [false, false, true, true, true]);
+    assert.deepEqual(rows.map(isErrorRow), [false, false, true, true, true]);
   });
 
   it('a success after retried 529s is a success (the row keeps its attempts)', () => {

@@ -219,6 +219,60 @@ function suite(name: string, makeStore: () => StateStore) {
         ]);
       }
     });
+
+    test('status: headroom of every configured scope, spend and in-flight reservations, nothing taken', async () => {
+      const s = store();
+      if (s instanceof RedisStore) await s.ready(3_000);
+      const cfg = config(
+        '{ rpm: 10, output_tpm: 1000, budget: { daily_usd: 1 } }',
+        '  environments:\n    default: { input_tpm: 5000 }\n',
+      );
+      const limiter = new Limiter(cfg, s);
+      const fresh = await limiter.status();
+      assert.deepEqual(
+        fresh.map((x) => [x.scope, x.rates.map((r) => `${r.dimension} ${r.remaining}/${r.limitPerMinute}`)]),
+        [
+          ['client:app', ['rpm 10/10', 'output_tpm 1000/1000']],
+          ['environment:default', ['input_tpm 5000/5000']],
+        ],
+      );
+      const req = {
+        client: 'app',
+        environment: 'default',
+        model: MODEL,
+        estimatedInputTokens: 100,
+        maxTokens: 400,
+      };
+      const a = await limiter.admit(req, []);
+      const during = await limiter.status();
+      const app = during[0];
+      assert.equal(app.rates[0].remaining, 9);
+      assert.equal(app.rates[0].headroomPercent, 90);
+      assert.equal(app.rates[1].remaining, 600);
+      assert.ok(Date.parse(app.rates[1].fullAt) > Date.now());
+      assert.equal(during[1].rates[0].remaining, 4900);
+      const reserved = worstCaseCostMicros(MODEL, 100, 400)!;
+      assert.deepEqual(
+        { ...app.budgets[0], resetsAt: undefined },
+        {
+          period: 'daily',
+          action: 'block',
+          limitMicros: 1_000_000,
+          spentMicros: 0,
+          committedMicros: reserved,
+          reservedMicros: reserved,
+          percent: 0,
+          resetsAt: undefined,
+        },
+      );
+      await limiter.settle(a.ticket!, usage(100, 50), MODEL);
+      const after = (await limiter.status())[0].budgets[0];
+      const spent = costOf(usage(100, 50), MODEL).micros;
+      assert.equal(after.spentMicros, spent);
+      assert.equal(after.reservedMicros, 0);
+      // Reading status took nothing: the rpm bucket still holds 9.
+      assert.equal((await limiter.status())[0].rates[0].remaining, 9);
+    });
   });
 }
 

@@ -151,6 +151,38 @@ const THRESHOLDS = [80, 100] as const;
 /** Suggested wait when in-flight reservations hold the rest of a budget. */
 const RESERVED_RETRY_SECONDS = 2;
 
+/** One scope's limits now (`Limiter.status`). */
+export interface ScopeStatus {
+  /** `client:checkout`, `environment:prod`, `overall`. */
+  scope: string;
+  kind: ScopeKind;
+  rates: Array<{
+    dimension: Dimension;
+    limitPerMinute: number;
+    /** Whole tokens (or requests) in the bucket now; what a request can take at once. */
+    remaining: number;
+    /** `remaining` in percent of the limit, one decimal. */
+    headroomPercent: number;
+    /** When the bucket is full again at the refill rate (now when it is full). */
+    fullAt: string;
+  }>;
+  budgets: Array<{
+    period: Period;
+    action: BudgetAction;
+    limitMicros: number;
+    spentMicros: number;
+    /** Spent plus what requests in flight have reserved (on every replica sharing the store). */
+    committedMicros: number;
+    /** Reservations of requests in flight: committed − spent. */
+    reservedMicros: number;
+    percent: number;
+    resetsAt: string;
+  }>;
+}
+
+const hasLimits = (l: ScopeLimits): boolean =>
+  l.rpm !== undefined || l.inputTpm !== undefined || l.outputTpm !== undefined || l.budget !== undefined;
+
 export interface LimiterOptions {
   /** Called for budget threshold crossings (besides the `budget` channel), e.g. to log them. */
   onBudgetEvent?: (event: BudgetEvent) => void;
@@ -551,6 +583,67 @@ export class Limiter {
       spentMicros: spent[i],
       committedMicros: committed[i],
       resetsAt: new Date(e.resetsAt).toISOString(),
+    }));
+  }
+
+  /**
+   * Every configured scope (each client with limits, each environment,
+   * overall; per-customer scopes are too many to list) with the level of
+   * each rate bucket and each budget's spent and committed amounts now, read
+   * from the store without changing anything. For `GET /admin/limits`.
+   */
+  async status(now = Date.now()): Promise<ScopeStatus[]> {
+    const scopes: Scope[] = [];
+    for (const c of this.#config.clients) {
+      if (hasLimits(c.limits))
+        scopes.push({ kind: 'client', id: c.name, label: `client:${c.name}`, limits: c.limits });
+    }
+    for (const [name, limits] of Object.entries(this.#config.limits.environments)) {
+      if (hasLimits(limits))
+        scopes.push({ kind: 'environment', id: name, label: `environment:${name}`, limits });
+    }
+    const overall = this.#config.limits.overall;
+    if (overall && hasLimits(overall))
+      scopes.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
+    if (scopes.length === 0) return [];
+    const noRequest: AdmitRequest = { client: '', environment: '', estimatedInputTokens: 0, maxTokens: 0 };
+    const buckets = this.#buckets(scopes, noRequest);
+    const budgets = this.#budgets(scopes, now);
+    const [levels, money] = await Promise.all([
+      buckets.length > 0 ? this.#call(this.store.peek(buckets, now), 'rate limits') : Promise.resolve([]),
+      budgets.length > 0
+        ? this.#call(this.store.readBudgets(budgets.map((b) => b.key)), 'budgets')
+        : Promise.resolve({ committed: [], spent: [] }),
+    ]);
+    return scopes.map((scope) => ({
+      scope: scope.label,
+      kind: scope.kind,
+      rates: buckets
+        .map((b, i) => ({ b, level: levels[i] }))
+        .filter(({ b }) => b.scope === scope)
+        .map(({ b, level }) => {
+          const remaining = Math.max(0, Math.floor(level));
+          return {
+            dimension: b.dim,
+            limitPerMinute: b.capacity,
+            remaining,
+            headroomPercent: Math.round((remaining / b.capacity) * 1000) / 10,
+            fullAt: new Date(now + Math.ceil(msUntilFull(level, b.capacity, b.ratePerMs))).toISOString(),
+          };
+        }),
+      budgets: budgets
+        .map((b, i) => ({ b, committed: money.committed[i], spent: money.spent[i] }))
+        .filter(({ b }) => b.scope === scope)
+        .map(({ b, committed, spent }) => ({
+          period: b.period,
+          action: b.action,
+          limitMicros: b.limit,
+          spentMicros: spent,
+          committedMicros: committed,
+          reservedMicros: Math.max(0, committed - spent),
+          percent: b.limit > 0 ? Math.round((spent / b.limit) * 1000) / 10 : 100,
+          resetsAt: new Date(b.resetsAt).toISOString(),
+        })),
     }));
   }
 

@@ -3,22 +3,29 @@
  * `complete` hook records each finished exchange into
  *
  * - the Prometheus registry (`GET /metrics`, public or behind the admin key),
- * - the sliding-window latency percentiles (`GET /admin/stats`),
+ * - the sliding-window latency percentiles (`GET /admin/stats`) and the
+ *   per-slot traffic series of the console's Overview (`GET /admin/traffic`),
  * - the alert engine's windows (`GET /admin/alerts`), when alerts are enabled,
  * - a trace span, when tracing is enabled (OpenTelemetry is imported only then).
+ *
+ * With `admin:` configured it also mounts the console (src/console/routes.ts),
+ * the browser view of these windows, the alerts, the limits and the ledger.
  *
  * All of it is in memory and synchronous; alert delivery and span export run
  * off the request path.
  */
 import type { AlertEngine } from '../alerts/engine.ts';
+import { mountConsole } from '../console/routes.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import { GantryMetrics, modelLabel } from './metrics.ts';
 import { LatencyWindows } from './stats.ts';
 import type { Tracer } from './tracing.ts';
+import { TrafficWindows } from './traffic.ts';
 
 export interface Telemetry {
   metrics?: GantryMetrics;
   stats: LatencyWindows;
+  traffic: TrafficWindows;
   alerts?: AlertEngine;
   tracer?: Tracer;
 }
@@ -67,7 +74,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
     tracer = await openTracer(config.tracing, ctx.logger);
     ctx.logger.info({ endpoint: config.tracing.endpoint }, 'tracing on (OTLP/HTTP)');
   }
-  return { metrics, stats, alerts, tracer };
+  return { metrics, stats, traffic: new TrafficWindows(stats, o.now), alerts, tracer };
 }
 
 export function telemetryStage(o: TelemetryOptions = {}) {
@@ -97,6 +104,21 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         return { status: 200, body: t.stats.snapshot(Number.isFinite(w) && w > 0 ? w : undefined) };
       },
     });
+    routes.add({
+      method: 'GET',
+      path: '/admin/traffic',
+      access: 'admin',
+      handle: ({ query }) => {
+        const w = Number(query.window_ms);
+        return {
+          status: 200,
+          body: {
+            ...t.traffic.snapshot(Number.isFinite(w) && w > 0 ? w : undefined),
+            thresholds: overallThresholds(config.alerts),
+          },
+        };
+      },
+    });
     if (t.alerts) {
       const engine = t.alerts;
       routes.add({
@@ -106,6 +128,7 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         handle: () => ({ status: 200, body: engine.view() }),
       });
     }
+    const consoleMount = mountConsole(ctx);
     return {
       name: 'metrics',
       observe(r) {
@@ -118,6 +141,7 @@ export function telemetryStage(o: TelemetryOptions = {}) {
             r.timings.finished,
             ok ? r.ttftMs : undefined,
           );
+          t.traffic.record(r);
         }
         t.alerts?.record(r);
         t.tracer?.record(r);
@@ -126,8 +150,26 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         t.metrics?.close();
         await t.alerts?.close();
         await t.tracer?.close();
+        await consoleMount?.close();
       },
     };
+  };
+}
+
+/**
+ * The overall-scope thresholds of the 5xx and p99 rules (the checklist's
+ * unless `alerts.rules` says otherwise), for the Overview charts; `enabled`
+ * says whether the alert engine judges them.
+ */
+function overallThresholds(alerts: import('../alerts/config.ts').AlertsConfig) {
+  const pick = (metric: string) => {
+    const r = alerts.rules.find((x) => x.metric === metric && x.scope === 'overall');
+    return r ? { warning: r.warning, critical: r.critical, window_ms: r.windowMs } : null;
+  };
+  return {
+    enabled: alerts.enabled,
+    error_rate_5xx: pick('error_rate_5xx'),
+    latency_p99: pick('latency_p99'),
   };
 }
 

@@ -20,6 +20,7 @@
 import { costOf, worstCaseCostMicros } from '../anthropic/cost.ts';
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import { createLedgerStore, LEDGER_OFF } from '../ledger/store.ts';
+import { registerLimitsRoute } from '../limits/admin.ts';
 import { openStateStore } from '../limits/index.ts';
 import { Limiter } from '../limits/limiter.ts';
 import { reconcileBudgets } from '../limits/reconcile.ts';
@@ -92,6 +93,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
     access: 'admin',
     handle: () => ({ status: 200, body: { environments: upstreamLimits.all() } }),
   });
+  registerLimitsRoute(ctx.routes, limiter, upstreamLimits);
 
   const request = async (ex: Exchange) => {
     const kind = ex.route.kind;
