@@ -477,8 +477,7 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     );
   }
 
-  // Controls the gateway exposes: its alert channels (GET /admin/alerts, admin key) and its
-  // health report (GET /health). Budgets are not exposed over HTTP: confirmed by hand.
+  // Controls the gateway exposes: budgets, alert channels (admin key) and its health report.
   if (opts.mode === 'api') {
     checks.push(result('PF-CONTROLS', 'manual', 'confirm spend limits and alerts in the Anthropic Console'));
   } else {
@@ -487,32 +486,49 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
   return report(base, checks, notes, opts);
 }
 
-const BUDGETS_BY_HAND =
-  'budgets: not exposed over HTTP; confirm them in gantry.yaml (`npx gantry config check` prints them resolved)';
-
-/** PF-CONTROLS against a gateway: alert channels and the health report, budgets by hand. */
+/**
+ * PF-CONTROLS against a gateway, from routes it has: budgets (`GET /admin/limits`)
+ * and alert channels (`GET /admin/alerts`), both with the admin key, and the health
+ * report (`GET /health`). Without the admin key only the health report is read.
+ */
 async function controls(base: string, adminKey: string | undefined, timeoutMs: number): Promise<CheckResult> {
   const findings: Finding[] = [];
   const seen: Evidence[] = [];
-  if (!adminKey) {
-    seen.push({ key: 'GET /admin/alerts', message: 'not read: set the admin key ($GANTRY_ADMIN_KEY)' });
-  } else {
+  const admin = async (path: string): Promise<Reply | undefined> => {
     try {
-      const r = await call(base, '/admin/alerts', { headers: { 'x-api-key': adminKey } }, timeoutMs);
-      const channels = (r.body as { channels?: unknown[] } | undefined)?.channels;
-      if (r.status === 404)
-        findings.push({
-          level: 'warn',
-          key: 'GET /admin/alerts',
-          message: 'no alert engine on this gateway (alerts.enabled, or no admin key configured)',
-        });
-      else if (r.status !== 200 || !Array.isArray(channels))
-        findings.push({ level: 'warn', key: 'GET /admin/alerts', message: `answered ${r.status}` });
-      else if (channels.length === 0)
+      const r = await call(base, path, { headers: { 'x-api-key': adminKey! } }, timeoutMs);
+      if (r.status === 200) return r;
+      findings.push({
+        level: 'warn',
+        key: `GET ${path}`,
+        message:
+          r.status === 404
+            ? 'not on this gateway (no admin key configured there, or the feature is off)'
+            : `answered ${r.status}`,
+      });
+    } catch (err) {
+      findings.push({ level: 'warn', key: `GET ${path}`, message: (err as Error).message });
+    }
+    return undefined;
+  };
+  if (adminKey) {
+    const limits = await admin('/admin/limits');
+    if (limits) {
+      const scopes = ((limits.body as { scopes?: unknown[] } | undefined)?.scopes ?? []) as Array<{
+        scope?: string;
+        budgets?: unknown[];
+      }>;
+      const budgeted = scopes.filter((x) => Array.isArray(x.budgets) && x.budgets.length > 0);
+      if (budgeted.length === 0)
+        findings.push({ level: 'warn', key: 'limits', message: 'no budget configured on any scope' });
+      else seen.push({ key: 'budgets', message: budgeted.map((x) => x.scope).join(', ') });
+    }
+    const alerts = await admin('/admin/alerts');
+    if (alerts) {
+      const channels = (alerts.body as { channels?: unknown[] } | undefined)?.channels;
+      if (!Array.isArray(channels) || channels.length === 0)
         findings.push({ level: 'warn', key: 'alerts.channels', message: 'no alert channel configured' });
       else seen.push({ key: 'alerts.channels', message: `${channels.length} channel(s)` });
-    } catch (err) {
-      findings.push({ level: 'warn', key: 'GET /admin/alerts', message: (err as Error).message });
     }
   }
   try {
@@ -523,13 +539,20 @@ async function controls(base: string, adminKey: string | undefined, timeoutMs: n
   } catch (err) {
     findings.push({ level: 'warn', key: 'GET /health', message: (err as Error).message });
   }
-  seen.push({ key: 'budgets', message: BUDGETS_BY_HAND.slice('budgets: '.length) });
   if (findings.length > 0)
     return result('PF-CONTROLS', 'warn', findings.map((f) => f.message).join('; '), findings, seen);
+  if (!adminKey)
+    return result(
+      'PF-CONTROLS',
+      'manual',
+      'the health probe answers; budgets and alert channels are read with the admin key (set $GANTRY_ADMIN_KEY)',
+      [],
+      seen,
+    );
   return result(
     'PF-CONTROLS',
-    'manual',
-    `alert channels and the health probe answer; ${BUDGETS_BY_HAND}`,
+    'pass',
+    'budgets, alert channels and the health probe are configured',
     [],
     seen,
   );
