@@ -129,6 +129,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           // Node checks request timeouts on this interval (default 30 s): keep it a fraction of the timeout.
           connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.server.requestTimeoutMs / 4)),
           noDelay: true,
+          // The upstream target never comes from `Host`: a request without one is answered like any other.
+          requireHostHeader: false,
         },
         handler,
       ),

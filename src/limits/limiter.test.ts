@@ -310,3 +310,54 @@ describe('store unreachable (Redis on a closed port)', () => {
     assert.equal(err.status, 503);
   });
 });
+
+describe('settlement retries and close', () => {
+  /** A memory store whose next `failures` settlements fail (the link is down). */
+  class FailingSettle extends MemoryStore {
+    failures: number;
+    attempts = 0;
+    constructor(failures: number) {
+      super({ sweepMs: 0 });
+      this.failures = failures;
+    }
+    override async settle(...args: Parameters<MemoryStore['settle']>) {
+      this.attempts++;
+      if (this.failures-- > 0) throw new Error('connect ECONNREFUSED');
+      return super.settle(...args);
+    }
+  }
+  const req = {
+    client: 'app',
+    environment: 'default',
+    model: MODEL,
+    estimatedInputTokens: 100,
+    maxTokens: 100,
+  };
+
+  test('a failing settlement is retried until it lands; close waits for it', async () => {
+    const store = new FailingSettle(3);
+    const limiter = new Limiter(config('{ budget: { daily_usd: 10 } }'), store, { settleRetryMs: 10 });
+    const a = await limiter.admit(req, []);
+    void limiter.settle(a.ticket!, usage(100, 100), MODEL);
+    await limiter.close({ deadline: Date.now() + 5_000 });
+    assert.equal(store.attempts, 4);
+    const [status] = await limiter.budgetStatus('app', 'default');
+    assert.deepEqual([status.spentMicros, status.committedMicros], [600, 600]);
+  });
+
+  test('close stops retrying at its deadline; the settlement is reported abandoned', async () => {
+    const store = new FailingSettle(Number.POSITIVE_INFINITY);
+    const abandoned: string[] = [];
+    const limiter = new Limiter(config('{ budget: { daily_usd: 10 } }'), store, {
+      settleRetryMs: 10,
+      onSettleAbandoned: (_err, ticket) => abandoned.push(ticket.leaseId),
+    });
+    const a = await limiter.admit({ ...req, id: 'gtw_abandoned' }, []);
+    const settled = limiter.settle(a.ticket!, usage(100, 100), MODEL).catch((e: Error) => e);
+    const t0 = Date.now();
+    await limiter.close({ deadline: t0 + 300 });
+    assert.ok(Date.now() - t0 < 300 + 200, `close took ${Date.now() - t0} ms`);
+    assert.ok((await settled) instanceof Error);
+    assert.deepEqual(abandoned, ['gtw_abandoned']);
+  });
+});

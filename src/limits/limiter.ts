@@ -198,6 +198,8 @@ export interface LimiterOptions {
   now?: () => number;
 }
 
+/** A reservation is renewed for at most this long (far beyond any request's life). */
+const MAX_HOLD_MS = 6 * 3_600_000;
 /** Settlement attempts back off from `settleRetryMs` up to this. */
 const SETTLE_RETRY_MAX_MS = 2_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -210,7 +212,7 @@ export class Limiter {
   readonly #prefix: string;
   readonly #leaseMs: number;
   /** Tickets holding a budget reservation, by lease id: renewed until settled. */
-  readonly #held = new Map<string, Ticket>();
+  readonly #held = new Map<string, { ticket: Ticket; since: number }>();
   #renewTimer: NodeJS.Timeout | undefined;
   /** Settlements running (retrying): awaited by `close`. */
   readonly #settling = new Set<Promise<unknown>>();
@@ -415,7 +417,7 @@ export class Limiter {
 
   /** Keeps a ticket's reservation leased while its request runs. */
   #hold(ticket: Ticket): void {
-    this.#held.set(ticket.leaseId, ticket);
+    this.#held.set(ticket.leaseId, { ticket, since: Date.now() });
     if (this.#renewTimer || this.#stopAt !== Number.POSITIVE_INFINITY) return;
     this.#renewTimer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(this.#leaseMs / 3)));
     this.#renewTimer.unref();
@@ -429,8 +431,13 @@ export class Limiter {
       return;
     }
     const leases: LeaseRef[] = [];
-    for (const t of this.#held.values())
-      for (const b of t.budgets) leases.push({ key: b.key, id: t.leaseId });
+    const oldest = Date.now() - MAX_HOLD_MS;
+    for (const [id, { ticket, since }] of this.#held) {
+      // A request never settled (a bug elsewhere) must not hold its budget forever.
+      if (since < oldest) this.#held.delete(id);
+      else for (const b of ticket.budgets) leases.push({ key: b.key, id });
+    }
+    if (leases.length === 0) return;
     try {
       await this.#call(this.store.renew(leases, this.#leaseMs), 'budgets');
     } catch {
