@@ -97,6 +97,9 @@ describe('kill -9 with reservations in flight', () => {
     // Longer than a lease: the live process renews its leases, the budget stays held.
     await sleep(LEASE_MS + 500);
     assert.equal(await codeOf(await post(first.url)), 'budget_reserved');
+    // The other replica is up before the kill (its start-up time is no part of the measure).
+    const second = await spawnServe(config, env, t);
+    assert.equal(await codeOf(await post(second.url)), 'budget_reserved', 'held for every replica');
 
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
@@ -106,7 +109,6 @@ describe('kill -9 with reservations in flight', () => {
     // A held request killed before it reached the upstream leaves its slow fault: the next requests must be fast.
     sim.state.faults.clear();
 
-    const second = await spawnServe(config, env, t);
     let freedAfter = -1;
     while (Date.now() - killedAt < LEASE_MS + 10_000) {
       if ((await codeOf(await post(second.url))) === 'ok') {

@@ -544,7 +544,9 @@ describe('health and admin routes', () => {
   test('/livez, /readyz and /health: probes through count_tokens, cached, causes classified', async () => {
     const sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
     const { gateway } = await startResilientGateway(sim, {
-      resilience: { health: { probeIntervalMs: 300, probeModel: 'claude-haiku-4-5', probeTimeoutMs: 2_000 } },
+      resilience: {
+        health: { probeIntervalMs: 1_000, probeModel: 'claude-haiku-4-5', probeTimeoutMs: 2_000 },
+      },
     });
     const get = async (path: string) => {
       const res = await fetch(`${gateway.url}${path}`);
@@ -563,9 +565,13 @@ describe('health and admin routes', () => {
       await get('/health');
       assert.equal(probes().length, 1, 'cached within the interval');
 
+      // The next probe, once the cached one is older than the interval: the answer it produced.
       const cause = async () => {
-        await new Promise((r) => setTimeout(r, 320));
-        const h = await get('/health');
+        const n = probes().length;
+        const h = await until(async () => {
+          const answer = await get('/health');
+          return probes().length > n ? answer : false;
+        }, 'a new probe');
         return { status: h.json.status, cause: h.json.environments.prod.keys[0].probe.cause, code: h.status };
       };
       sim.state.addFault({ kind: 'status', status: 429, path: '/v1/messages/count_tokens' });
