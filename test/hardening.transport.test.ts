@@ -125,6 +125,16 @@ describe('nothing is read before it is authenticated', () => {
     assert.deepEqual(statuses(text), [401, 200]);
   });
 
+  test('a connection that proved one key must prove any other key it sends', async () => {
+    const ok = messageBody();
+    const text = await raw(
+      `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: ${ok.length}\r\n\r\n${ok}` +
+        `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${KEY}x\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: ${ok.length}\r\n\r\n${ok}` +
+        `POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: ${KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: ${ok.length}\r\nconnection: close\r\n\r\n${ok}`,
+    );
+    assert.deepEqual(statuses(text), [200, 401, 200]);
+  });
+
   test('admin routes check the admin key before reading, and take only small bodies', async () => {
     const big = JSON.stringify({ environment: 'default', id: 'x'.repeat(100_000), state: 'active' });
     const noKey = await send('/admin/upstream-keys', { method: 'POST', body: big, key: null });

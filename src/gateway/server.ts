@@ -500,6 +500,7 @@ function makeExchange(route: RouteDef, request: FastifyRequest, signal: AbortSig
     target: route.path,
     params: (request.params ?? {}) as Record<string, string>,
     headers: request.headers,
+    connection: request.raw.socket,
     rawBody: undefined,
     body: undefined,
     signal,

@@ -124,6 +124,8 @@ export interface Exchange {
   /** Route parameters (e.g. `{ id }`), already validated by the route pattern. */
   readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
+  /** The client's connection, as an identity only (per-connection caches key on it); absent in-process. */
+  readonly connection?: object;
   /**
    * The body bytes exactly as received; forwarded byte for byte unless a stage
    * changed the body (`bodyChanged`), in which case the upstream stage sends
