@@ -14,7 +14,7 @@ import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
-import { Limiter } from '../src/limits/limiter.ts';
+import { LimitsEnforcer } from '../src/limits/limiter.ts';
 import { RedisStore } from '../src/limits/redis.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { completions, LogSink, UPSTREAM_KEY } from './support.ts';
@@ -74,7 +74,7 @@ const request = (customId: string, model = MODEL, maxTokens = 64) => ({
 
 /** The client's daily budget counter, read from Redis like the gateway reads it. */
 async function spentOf(client: string): Promise<number> {
-  const limiter = new Limiter(config, store);
+  const limiter = new LimitsEnforcer(config, store);
   const [budget] = limiter.budgetsOf(limiter.scopes(client, 'prod'), Date.now());
   const { spent } = await store.readBudgets([budget.key]);
   return spent[0];
@@ -82,7 +82,7 @@ async function spentOf(client: string): Promise<number> {
 
 describe('batches and budgets', () => {
   test('a spent budget refuses a batch with 402, before the upstream sees it', async () => {
-    const limiter = new Limiter(config, store);
+    const limiter = new LimitsEnforcer(config, store);
     const [budget] = limiter.budgetsOf(limiter.scopes('spent', 'prod'), Date.now());
     await store.raiseSpent([{ ...budget, spent: budget.limit }]);
     const before = sim.state.requests.all().length;

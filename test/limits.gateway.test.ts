@@ -12,7 +12,7 @@ import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
-import { periodOf } from '../src/limits/limiter.ts';
+import { periodOf } from '../src/limits/periods.ts';
 import { RedisStore } from '../src/limits/redis.ts';
 import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';

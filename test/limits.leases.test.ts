@@ -21,7 +21,7 @@ import { estimateRequestTokens } from '../src/anthropic/tokens.ts';
 import { emptyUsage } from '../src/anthropic/usage.ts';
 import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { Limiter } from '../src/limits/limiter.ts';
+import { LimitsEnforcer } from '../src/limits/limiter.ts';
 import { RedisStore } from '../src/limits/redis.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { spawnServe, UPSTREAM_KEY } from './support.ts';
@@ -161,7 +161,7 @@ describe('the Redis link dropped during settlement', () => {
       const direct = new RedisStore({ url: REDIS_URL, keyPrefix: prefix });
       try {
         assert.ok(await viaProxy.ready(3_000));
-        const limiter = new Limiter(config, viaProxy, { settleRetryMs: 50 });
+        const limiter = new LimitsEnforcer(config, viaProxy, { settleRetryMs: 50 });
         const req = {
           client: 'app',
           environment: 'default',

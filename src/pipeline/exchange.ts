@@ -11,7 +11,7 @@ import type { Cost } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { GantryError } from '../errors.ts';
 import type { BatchResultLine } from '../ledger/batch-tap.ts';
-import type { Ticket } from '../limits/limiter.ts';
+import type { Ticket } from '../limits/types.ts';
 import type { RouteDef } from './routes.ts';
 import type { SseChain } from './upstream/relay.ts';
 
