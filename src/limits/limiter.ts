@@ -43,17 +43,10 @@ import { GantryError } from '../errors.ts';
 import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
 import { msUntilFull } from './bucket.ts';
-import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
+import type { ScopeLimits, StoreErrorMode } from './config.ts';
 import { rateHeaders } from './headers.ts';
-import { type Period, periodOf } from './periods.ts';
-import {
-  type BucketTake,
-  type BudgetReserve,
-  type LeaseRef,
-  type SettleResult,
-  type StateStore,
-  withTimeout,
-} from './store.ts';
+import { periodOf } from './periods.ts';
+import { type LeaseRef, type SettleResult, type StateStore, withTimeout } from './store.ts';
 import type {
   Admission,
   AdmitRequest,
