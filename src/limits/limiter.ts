@@ -36,6 +36,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { ResolvedConfig } from '../config/types.ts';
@@ -77,7 +78,6 @@ const hasLimits = (l: ScopeLimits): boolean =>
 const MAX_HOLD_MS = 6 * 3_600_000;
 /** Settlement attempts back off from `settleRetryMs` up to this. */
 const SETTLE_RETRY_MAX_MS = 2_000;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LimitsEnforcer {
   readonly store: StateStore;
