@@ -14,10 +14,10 @@
  */
 import { existsSync } from 'node:fs';
 import { DEFAULT_ENVIRONMENT } from '../config/fields.ts';
-import { parseSecretRef } from '../config/secrets.ts';
+import { parseSecretRef } from '../config/refs.ts';
 import type { EnvironmentConfig, ResolvedConfig } from '../config/types.ts';
 import { startGateway } from '../gateway/server.ts';
-import { readConfig } from './errors.ts';
+import { CliError, EXIT, readConfig } from './errors.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -46,7 +46,13 @@ export async function run(opts: ServeOptions): Promise<void> {
   if (sim) config = simulatedConfig(config, sim.url);
   else warnMissingLocalKey(config);
 
-  const gateway = await startGateway({ config, simulated: sim !== undefined });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({ config, simulated: sim !== undefined });
+  } catch (err) {
+    await sim?.close();
+    throw new CliError('failure', `the gateway could not start: ${(err as Error).message}`, { cause: err });
+  }
   const mode =
     config.clients.length === 0
       ? 'local mode: clients send the upstream key'
@@ -70,8 +76,8 @@ export async function run(opts: ServeOptions): Promise<void> {
       .close()
       .then(() => sim?.close())
       .then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => process.exit(EXIT.ok),
+        () => process.exit(EXIT.failure),
       );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

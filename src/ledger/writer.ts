@@ -25,6 +25,7 @@
  * - On a hard kill, what is lost is what was queued: at most the rows of the
  *   last `flushMs` (store up), at most `bufferRows` (store down).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { LedgerEvent, Topic } from '../observe/events.ts';
 import type { LedgerRow } from './row.ts';
@@ -73,8 +74,6 @@ export interface CloseOptions {
   deadline?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-
 /** `promise`, or 'late' after `ms` (the timer is cleared either way). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
   let timer: NodeJS.Timeout | undefined;
@@ -116,6 +115,8 @@ export class LedgerWriter {
   #final = false;
   #ready: boolean;
   #replayPending = true;
+  /** Resolved when the store goes down (a new one after each recovery). */
+  #wentDown = Promise.withResolvers<void>();
   #lastDropLog = 0;
   #droppedSinceLog = 0;
   #lastLateLog = 0;
@@ -177,7 +178,8 @@ export class LedgerWriter {
    */
   async check(): Promise<{ ok: boolean; detail?: string }> {
     if (this.#storeUp && Date.now() - this.#lastContact > Math.max(2 * this.#flushMs, 1_000)) {
-      await this.#probe();
+      // Whichever comes first: the ping's answer, or an insert already running failing meanwhile.
+      await Promise.race([this.#probe(), this.#wentDown.promise]);
     }
     if (this.#storeUp) return { ok: true };
     return {
@@ -295,6 +297,7 @@ export class LedgerWriter {
     this.#lastContact = Date.now();
     if (this.#storeUp) return;
     this.#storeUp = true;
+    this.#wentDown = Promise.withResolvers<void>();
     this.#log?.warn(
       {
         ledger_store: this.store.where,
@@ -316,6 +319,7 @@ export class LedgerWriter {
     };
     if (this.#storeUp) {
       this.#storeUp = false;
+      this.#wentDown.resolve();
       this.#downSince = now;
       this.#lastDownLog = now;
       this.#log?.error(line, 'ledger store unavailable: rows kept in memory');
@@ -368,7 +372,7 @@ export class LedgerWriter {
       if (left <= 0) break;
       await within(this.flush(), left);
       if (this.#queue.length + this.#inflight.length === 0) break;
-      if (!this.#storeUp) await sleep(Math.min(200, end - Date.now()));
+      if (!this.#storeUp) await sleep(Math.max(0, Math.min(200, end - Date.now())));
     }
     this.#final = true;
     this.#generation += 1;

@@ -12,8 +12,9 @@
  * its Anthropic key works unchanged, and nobody without that key can use the
  * gateway. See docs/gateway.md.
  */
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { keyDigest } from '../config/keys.ts';
 import type { ClientConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
 import { type CustomerResolver, customerResolver } from './customer.ts';
@@ -25,11 +26,6 @@ export const LOCAL_CLIENT = 'default';
 interface Entry {
   digest: Buffer;
   client: ExchangeClient;
-}
-
-/** SHA-256 digest of a credential (the form keys are kept and compared in). */
-export function sha256(value: string): Buffer {
-  return hash('sha256', value, 'buffer');
 }
 
 /** The credential a client sent: `x-api-key` first, else a Bearer token. */
@@ -76,6 +72,14 @@ function localKeyMissing(config: StageContext['config']): string {
 export function authenticate(ctx: StageContext): Stage {
   const { config, secrets, logger } = ctx;
   let index = new Map<string, Entry>();
+  /**
+   * The credential last accepted on each connection, with its entry: a
+   * keep-alive client sends the same key on every request, and comparing it
+   * with the one this connection already proved costs nothing next to a
+   * SHA-256. Only the client's own connection can be compared against; the
+   * entry goes with the connection; a re-index (key rotation) starts afresh.
+   */
+  let proven = new WeakMap<object, { credential: string; entry: Entry }>();
   // Each client's customer source, compiled once (src/pipeline/customer.ts); local mode uses the default.
   const customers = new Map<string, CustomerResolver>(
     config.clients.map((c) => [c.name, customerResolver(c.customer, c.name)]),
@@ -93,13 +97,13 @@ export function authenticate(ctx: StageContext): Stage {
     if (config.clients.length === 0) {
       const env = config.environments[LOCAL_CLIENT];
       const key = env ? secrets.value(env.upstreamKey) : undefined;
-      if (key) add(sha256(key), { name: LOCAL_CLIENT, environment: LOCAL_CLIENT });
+      if (key) add(keyDigest(key), { name: LOCAL_CLIENT, environment: LOCAL_CLIENT });
     }
     for (const client of config.clients) {
       if (client.keySha256) add(Buffer.from(client.keySha256.toLowerCase(), 'hex'), client);
       else if (client.key) {
         const key = secrets.value(client.key);
-        if (key) add(sha256(key), client);
+        if (key) add(keyDigest(key), client);
         else
           logger.warn(
             { client: client.name },
@@ -108,6 +112,7 @@ export function authenticate(ctx: StageContext): Stage {
       }
     }
     index = next;
+    proven = new WeakMap();
   };
   build();
   if (config.clients.length === 0) {
@@ -134,7 +139,12 @@ export function authenticate(ctx: StageContext): Stage {
           { headers: NO_RETRY },
         );
       }
-      const digest = sha256(credential);
+      const known = ex.connection ? proven.get(ex.connection) : undefined;
+      if (known !== undefined && known.credential === credential) {
+        ex.client = known.entry.client;
+        return;
+      }
+      const digest = keyDigest(credential);
       const entry = index.get(digest.toString('hex'));
       if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
         throw new GantryError(
@@ -146,6 +156,7 @@ export function authenticate(ctx: StageContext): Stage {
         );
       }
       ex.client = entry.client;
+      if (ex.connection) proven.set(ex.connection, { credential, entry });
     },
     // The customer may come from the body (`metadata.user_id`), so it is read once the body is.
     request(ex) {
