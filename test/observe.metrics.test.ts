@@ -207,8 +207,10 @@ test('a mixed workload shows up in /metrics with matching values', async () => {
   ]);
   // Only interrupted streams produce this one (test/ledger.usage.test.ts samples it).
   const fromInterruptedStreams = new Set(['gantry_usage_estimated_total']);
+  // Only rollout decisions produce this one (test/rollouts.test.ts samples it).
+  const fromRollouts = new Set(['gantry_rollout_decisions_total']);
   for (const m of METRICS) {
-    if (fromDecisions.has(m.name) || fromInterruptedStreams.has(m.name)) continue;
+    if (fromDecisions.has(m.name) || fromInterruptedStreams.has(m.name) || fromRollouts.has(m.name)) continue;
     assert.ok(
       s.some((x) => x.name === m.name || x.name.startsWith(`${m.name}_`)),
       `${m.name} has a sample`,

@@ -197,6 +197,10 @@ describe('rollouts against the simulator', () => {
       ]),
     );
 
+    const metrics = await (await fetch(`${s.gateway.url}/metrics`)).text();
+    assert.match(metrics, /gantry_rollout_decisions_total\{rollout="r",action="promoted"\} 3/);
+    assert.match(metrics, /gantry_rollout_decisions_total\{rollout="r",action="completed"\} 1/);
+
     // Ledger: rollout and arm on every row; gantry report --by arm compares cost and latency.
     await s.close();
     const store = await openLedgerStore(`sqlite:${ledger}`);

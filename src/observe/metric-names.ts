@@ -137,6 +137,13 @@ export const METRICS = [
     help: 'Circuit breaker state changes by new state',
   },
   {
+    name: 'gantry_rollout_decisions_total',
+    type: 'counter',
+    unit: '{decision}',
+    labels: ['rollout', 'action'],
+    help: 'Rollout decisions by rollout and action (started, promoted, completed, rolled_back, paused, resumed, aborted), counted by the replica that took them',
+  },
+  {
     name: 'gantry_upstream_key_state',
     type: 'gauge',
     unit: '1',

@@ -387,6 +387,9 @@ export class GantryMetrics {
       events.ledger.subscribe((e) => this.onLedger(e)),
       events.limitsStore.subscribe((e) => this.onLimitsStore(e)),
       events.invariant.subscribe((e) => this.onInvariant(e)),
+      events.rollout.subscribe((e) =>
+        this.counter('gantry_rollout_decisions_total').inc({ rollout: e.rollout, action: e.action }),
+      ),
     );
   }
 
