@@ -99,7 +99,8 @@ test('an arm changes model, max_tokens, thinking and environment through setBody
     ],
   );
   const untouched = exchange({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [] });
-  applyArm(untouched, 'r1', { name: 'baseline', model: 'claude-sonnet-4-5', cacheTtl: '5m' });
+  applyArm(untouched, 'r1', { name: 'baseline', model: 'claude-sonnet-4-5-20250929', cacheTtl: '5m' });
+  assert.equal(untouched.model, 'claude-sonnet-4-5');
   assert.equal(untouched.bodyChanged, undefined, 'an arm that changes nothing leaves the bytes as sent');
 });
 

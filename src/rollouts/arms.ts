@@ -23,6 +23,9 @@ export const PIN_HEADER = 'gantry-rollout-arm';
 /** The response header naming the rollout and arm that served a request. */
 export const ROLLOUT_HEADER = 'gantry-rollout';
 
+const canonical = (m: string | undefined): string | undefined =>
+  m === undefined ? undefined : (resolveModel(m)?.id ?? m);
+
 /** The subject's position in [0, 10000) for a rollout: below `percent × 100` is the candidate. */
 export function slotOf(rolloutId: string, subject: string): number {
   return hash('sha256', `${rolloutId}\0${subject}`, 'buffer').readUInt32BE(0) % 10_000;
@@ -61,7 +64,10 @@ export function applyArm(ex: Exchange, rolloutId: string, arm: Arm): void {
   const rule = `rollout.${rolloutId}.${arm.name}`;
   const changes: Record<string, unknown> = {};
   const messages = ex.route.kind === 'messages';
-  if (arm.model !== undefined && arm.model !== ex.model) {
+  // The same model under another name (an alias, a dated id) is no change: the bytes stay as sent.
+  const sameModel =
+    arm.model === ex.model || (ex.model !== undefined && canonical(arm.model) === canonical(ex.model));
+  if (arm.model !== undefined && !sameModel) {
     ex.decisions.push({ stage: 'rollouts', action: 'routed', rule, detail: `${ex.model}->${arm.model}` });
     if (ex.requestedModel === undefined) ex.requestedModel = ex.model;
     ex.model = arm.model;
