@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { resolveModel } from '../src/anthropic/models.ts';
 import { reportText } from '../src/cli/report.ts';
+import { act as rolloutAct, status as rolloutStatus } from '../src/cli/rollout.ts';
 import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
@@ -346,6 +347,27 @@ describe('rollouts against the simulator', () => {
     assert.match(await conflict.text(), /only a running rollout can be paused; it is pending/);
     assert.equal((await post({ id: 'r', action: 'explode' })).status, 400);
     assert.equal((await fetch(`${s.gateway.url}/admin/rollouts`)).status, 401);
+    // The CLI: the admin key from the environment; a refused action and an unknown rollout say why.
+    const cli = { gateway: s.gateway.url };
+    await assert.rejects(rolloutStatus('r', cli, { env: {} }), {
+      exitCode: 2,
+      message: /set the admin key in \$GANTRY_ADMIN_KEY/,
+    });
+    await assert.rejects(rolloutAct('pause', 'r', cli, { env: { GANTRY_ADMIN_KEY: ADMIN_KEY } }), {
+      exitCode: 1,
+      message: /409.*only a running rollout can be paused/,
+    });
+    await assert.rejects(rolloutAct('start', 'nope', cli, { env: { GANTRY_ADMIN_KEY: ADMIN_KEY } }), {
+      exitCode: 2,
+      message: /No rollout "nope"/,
+    });
+    let printed = '';
+    await rolloutStatus(undefined, cli, {
+      env: { GANTRY_ADMIN_KEY: ADMIN_KEY },
+      stdout: { write: (t: string) => (printed += t) },
+    });
+    assert.match(printed, /^r: pending, candidate 0 % \(steps 1 → 100 %\)/);
+    assert.match(printed, /error_rate_5xx +– +– +– +too few samples/);
     await s.admin.act('r', 'start');
     const pinned = await fetch(`${s.gateway.url}/v1/messages`, {
       method: 'POST',

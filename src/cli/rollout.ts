@@ -30,8 +30,8 @@ function adminOf(opts: RolloutOptions, io: Io): RolloutAdmin {
 function cliError(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof GatewayCallError) {
-    if (err.status === 404 && /rollout_not_found|no rollout/.test(err.message))
-      return usageError(err.message);
+    // A rollout id the gateway does not have is a usage error (exit 2).
+    if (err.status === 404 && /no rollout/i.test(err.message)) return usageError(err.message);
     if (err.status === 409) return new CliError('failure', err.message);
     return new CliError('failure', err.message, { cause: err });
   }
