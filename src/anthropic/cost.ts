@@ -15,12 +15,15 @@
  * (prompt = input + cache reads + writes above the threshold) reprices every
  * token of the request.
  */
+import { platformMultiplier, platformPrices, type ServedBy } from '../platforms/prices.ts';
 import { type ModelEntry, type ModelPrices, resolveModel } from './models.ts';
 import type { Usage } from './usage.ts';
 
 export interface CostOptions {
   /** The request ran through the Message Batches API (50 % off). */
   batch?: boolean;
+  /** The platform (and region) that served it: its prices and regional premium (src/platforms/prices.ts). */
+  servedBy?: ServedBy;
 }
 
 export interface Cost {
@@ -54,7 +57,7 @@ export function costOf(
 ): Cost {
   const entry = typeof model === 'string' ? resolveModel(model) : model;
   if (!entry) return { micros: 0, priced: false };
-  const p = pricesFor(entry, usage);
+  const p = platformPrices(entry.id, options.servedBy) ?? pricesFor(entry, usage);
   let priced = true;
   let total = 0; // nano-dollars
   const add = (tokens: number, price: number | null) => {
@@ -78,6 +81,9 @@ export function costOf(
     numerator *= 11;
     denominator *= 10;
   }
+  const [platformN, platformD] = platformMultiplier(entry.id, options.servedBy);
+  numerator *= platformN;
+  denominator *= platformD;
   const micros = roundHalfUp(total * numerator, denominator * NANO_PER_MICRO);
   return { micros, priced, model: entry.id };
 }

@@ -21,6 +21,7 @@ import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { InternalError } from '../errors.ts';
+import { platformSecretRefs } from '../platforms/config.ts';
 import type { ResolvedConfig, SecretRefSpec } from './types.ts';
 
 export { hashKey } from './keys.ts';
@@ -568,6 +569,7 @@ export class SecretRegistry {
         } else {
           this.#environments.set(name, open(env.upstreamKey, `environments.${name}.upstream_key`));
         }
+        for (const [spec, usedBy] of platformSecretRefs(name, env.platforms)) open(spec, usedBy);
       }
       config.clients.forEach((client, i) => {
         if (client.key !== undefined) this.#clients.set(client.name, open(client.key, `clients[${i}].key`));

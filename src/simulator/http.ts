@@ -71,7 +71,10 @@ export type ErrorRenderer = (
 /** What a family adds to the request lifecycle. */
 export interface FamilyHooks {
   /** Headers only (before the body): identity headers, header-based auth. May answer. */
-  onRequest?(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> | undefined;
+  onRequest?(
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> | FastifyReply | undefined;
   /** After the body is read, before faults: body-signed auth (SigV4). May answer. */
   authenticate?(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
   renderError: ErrorRenderer;

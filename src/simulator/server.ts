@@ -40,6 +40,8 @@ import {
   type RouteCfg,
   type SimApi,
 } from './http.ts';
+import { registerBedrock } from './platforms/bedrock.ts';
+import { registerVertex } from './platforms/vertex.ts';
 import { isZero, sample } from './random.ts';
 import { registerBatches } from './routes/batches.ts';
 import { MESSAGES_BODY_LIMIT, registerMessages } from './routes/messages.ts';
@@ -245,7 +247,7 @@ export function buildServer({ state, signal, logger, batchProcessingMs }: Server
         : ctx.streaming;
     const model =
       ctx.model ?? (isObj(ctx.body) && typeof ctx.body.model === 'string' ? ctx.body.model : undefined);
-    const fault = state.matchFault(req.method, path, streaming, model);
+    const fault = state.matchFault(req.method, path, streaming, model, ctx.family);
     if (fault) {
       if (ctx.entry) ctx.entry.fault = fault.id;
       if (fault.delayMs && !(await pause(fault.delayMs, signal))) return destroy(reply);
@@ -329,6 +331,8 @@ export function buildServer({ state, signal, logger, batchProcessingMs }: Server
   registerMessages(api);
   registerModels(api);
   registerBatches(api, batchProcessingMs);
+  registerBedrock(api);
+  registerVertex(api);
   registerControl(app, state);
   return app;
 }
