@@ -10,7 +10,6 @@ import {
   PROFILE_NAMES,
   PROFILES,
   type ProfileName,
-  SIMULATOR_AWS_KEY,
   startSimulator,
   TIER_NAMES,
   type TierName,
@@ -69,9 +68,7 @@ export async function run(opts: SimulateOptions): Promise<void> {
     .map(([p, n]) => `, ${p} ${n}`)
     .join('');
   process.stdout.write(
-    `gantry simulate listening on ${sim.url} (profile ${profile}${platforms}, tier ${sim.state.limiter.tierName})\n` +
-      `  Bedrock: ${sim.url}/model/{id}/invoke, AWS key ${SIMULATOR_AWS_KEY.accessKeyId} / ${SIMULATOR_AWS_KEY.secretAccessKey}\n` +
-      `  Vertex AI: ${sim.url}/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{id}:rawPredict, any bearer token (or one from ${sim.url}/token)\n`,
+    `gantry simulate listening on ${sim.url} (profile ${profile}${platforms}, tier ${sim.state.limiter.tierName})\n`,
   );
 
   await new Promise<void>((resolve) => {

@@ -56,6 +56,10 @@ export interface LedgerRow {
   sessionId?: string | null;
   /** Claude Code's `x-claude-code-agent-id` header (the main agent or a subagent). */
   agentId?: string | null;
+  /** The platform that served the request (`anthropic`, `bedrock`, `vertex`); null: no upstream attempt. */
+  platform?: string | null;
+  /** The platform's region (Bedrock, Vertex); null for the Claude API. */
+  region?: string | null;
 }
 
 /** Columns added after the first release, in the order they were added (src/ledger/migrate.ts). */
@@ -65,6 +69,8 @@ export const ADDED_COLUMNS: ReadonlyArray<
   ['usageSource', 'usage_source', 'TEXT', 'text'],
   ['sessionId', 'session_id', 'TEXT', 'text'],
   ['agentId', 'agent_id', 'TEXT', 'text'],
+  ['platform', 'platform', 'TEXT', 'text'],
+  ['region', 'region', 'TEXT', 'text'],
 ];
 
 /** Column names in store order, with their SQL types (SQLite / PostgreSQL); added columns last. */
@@ -127,6 +133,8 @@ export function ledgerRowOf(r: ExchangeRecord): LedgerRow {
     decisions: JSON.stringify(r.decisions),
     sessionId: r.attribution?.sessionId ?? null,
     agentId: r.attribution?.agentId ?? null,
+    platform: r.upstream.platform ?? null,
+    region: r.upstream.region ?? null,
   };
 }
 

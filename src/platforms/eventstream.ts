@@ -84,14 +84,13 @@ export function sseOfFrame(m: Message): string | undefined {
  * held). A malformed frame (bad checksum) ends the stream with an error.
  */
 export async function* bedrockStreamToSse(body: Readable): AsyncGenerator<Buffer> {
-  const codec = await newCodec();
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    codec.feed(chunk);
-    let out = '';
-    for (const m of codec.getAvailableMessages().getMessages()) out += sseOfFrame(m) ?? '';
-    if (out) yield Buffer.from(out, 'utf8');
+  const { EventStreamCodec, getChunkedStream } = await codecModule();
+  const codec = new EventStreamCodec(toUtf8, fromUtf8);
+  // Smithy's splitter yields whole frames (by the prelude's length), however the bytes arrived.
+  for await (const frame of getChunkedStream(body as AsyncIterable<Uint8Array>)) {
+    const sse = sseOfFrame(codec.decode(frame));
+    if (sse) yield Buffer.from(sse, 'utf8');
   }
-  codec.endOfStream();
 }
 
 /** One Bedrock `chunk` frame carrying an event (the simulator's encoder). */

@@ -1,0 +1,268 @@
+/**
+ * Claude on Bedrock and Vertex AI through the gateway, against the simulator:
+ * an Anthropic 529 storm is served by the same model on Bedrock (and on Vertex
+ * when Bedrock storms too) with no failed client request, streams included;
+ * each ledger row is priced at the serving platform's prices and says which
+ * platform and region served it; rate limits and budgets hold across
+ * platforms; a Bedrock throttle reaches the SDK as a 429 it retries; a wrong
+ * signature or an expired token is reported by /health as a credential
+ * problem of that platform.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { costOf } from '../src/anthropic/cost.ts';
+import { hashKey } from '../src/config/keys.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { type Gateway, startGateway } from '../src/gateway/server.ts';
+import { ledgerRowOf } from '../src/ledger/row.ts';
+import type { ExchangeRecord } from '../src/pipeline/record.ts';
+import { SIMULATOR_AWS_KEY, type Simulator, startSimulator } from '../src/simulator/index.ts';
+import { LogSink, UPSTREAM_KEY } from './support.ts';
+
+const KEY = 'gk_platformsTestKey000000000000000000000000000';
+const LIMITED = 'gk_platformsLimitedKey00000000000000000000000';
+const PACED = 'gk_platformsPacedKey0000000000000000000000000';
+const MODEL = 'claude-sonnet-4-5';
+const CANONICAL = 'claude-sonnet-4-5-20250929';
+
+let sim: Simulator;
+const gateways: Gateway[] = [];
+let googleToken = '';
+
+before(async () => {
+  sim = await startSimulator({ profile: 'perf', tier: 'build', acceptedKeys: [UPSTREAM_KEY] });
+  process.env.GANTRY_TEST_UPSTREAM_KEY = UPSTREAM_KEY;
+  process.env.GANTRY_TEST_AWS_ID = SIMULATOR_AWS_KEY.accessKeyId;
+  process.env.GANTRY_TEST_AWS_SECRET = SIMULATOR_AWS_KEY.secretAccessKey;
+  process.env.GANTRY_TEST_AWS_WRONG = 'not-the-secret';
+});
+after(async () => {
+  for (const g of gateways) await g.close();
+  await sim.close();
+});
+afterEach(() => sim.state.reset());
+
+interface Opts {
+  platforms?: string[];
+  secretEnv?: string;
+  maxAttempts?: number;
+  vertexRegion?: string;
+}
+
+/** A gateway whose environment `prod` has the Claude API, Bedrock and Vertex AI (all on the simulator). */
+async function gateway(o: Opts = {}): Promise<{ gw: Gateway; records: ExchangeRecord[] }> {
+  googleToken = sim.state.platformAuth.issueToken().token;
+  process.env.GANTRY_TEST_GOOGLE_TOKEN = googleToken;
+  const yaml = `
+server: { port: 0 }
+upstream: { base_url: "${sim.url}" }
+storage: { ledger: "sqlite::memory:" }
+resilience:
+  max_attempts: ${o.maxAttempts ?? 3}
+  health: { probe_interval_ms: 1 }
+environments:
+  prod:
+    upstream_key: env:GANTRY_TEST_UPSTREAM_KEY
+    ${o.platforms ? `platforms: [${o.platforms.join(', ')}]` : ''}
+    bedrock:
+      region: us-east-1
+      endpoint: "${sim.url}"
+      access_key_id: env:GANTRY_TEST_AWS_ID
+      secret_access_key: env:${o.secretEnv ?? 'GANTRY_TEST_AWS_SECRET'}
+    vertex:
+      project: gantry-test-project
+      region: ${o.vertexRegion ?? 'us-east5'}
+      endpoint: "${sim.url}"
+      access_token: env:GANTRY_TEST_GOOGLE_TOKEN
+clients:
+  - name: app
+    environment: prod
+    key_sha256: ${hashKey(KEY)}
+  - name: limited
+    environment: prod
+    key_sha256: ${hashKey(LIMITED)}
+    limits:
+      budget: { daily_usd: 0.00001 }
+  - name: paced
+    environment: prod
+    key_sha256: ${hashKey(PACED)}
+    limits:
+      rpm: 2
+`;
+  const config = parseConfig(yaml, { source: 'test', baseDir: process.cwd() });
+  const gw = await startGateway({ config, logDestination: new LogSink() });
+  gateways.push(gw);
+  const records: ExchangeRecord[] = [];
+  gw.events.exchangeComplete.subscribe((r) => records.push(r));
+  return { gw, records };
+}
+
+const sdk = (gw: Gateway, key = KEY, maxRetries = 0) =>
+  new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries });
+const ask = (text: string) => ({
+  model: MODEL,
+  max_tokens: 60,
+  messages: [{ role: 'user' as const, content: text }],
+});
+const byPlatform = () =>
+  sim.state.requests
+    .all()
+    .map(
+      (r) =>
+        `${r.path.startsWith('/model/') ? 'bedrock' : r.path.startsWith('/v1/projects/') ? 'vertex' : 'anthropic'}:${r.status}`,
+    );
+
+describe('platform fallback through the gateway', () => {
+  it('an Anthropic 529 storm is served by Bedrock, for the same model, with no failed request (create and stream)', async () => {
+    const { gw, records } = await gateway();
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages' });
+    for (let i = 0; i < 5; i++) {
+      const { data, response } = await sdk(gw)
+        .messages.create(ask(`storm ${i}`))
+        .withResponse();
+      assert.deepEqual(data.content, [{ type: 'text', text: `storm ${i}`, citations: null }]);
+      assert.match(data.id, /^msg_bdrk_/);
+      assert.equal(response.headers.get('gantry-platform'), 'bedrock');
+      assert.equal(response.headers.get('gantry-region'), 'us-east-1');
+      assert.equal(response.headers.get('gantry-fallback'), 'platform:bedrock');
+    }
+    // Streams: the Bedrock event stream reaches the client as the API's SSE events.
+    const stream = sdk(gw).messages.stream(ask('a storm, streamed'));
+    const final = await stream.finalMessage();
+    assert.deepEqual(final.content, [{ type: 'text', text: 'a storm, streamed' }]);
+    assert.equal(final.model, CANONICAL);
+    assert.ok(final.usage.output_tokens > 0);
+    const log = byPlatform();
+    assert.equal(log.filter((x) => x === 'bedrock:200').length, 6);
+    assert.equal(log.filter((x) => x === 'anthropic:529').length, 6);
+    await waitFor(() => records.length >= 6);
+    const streamed = records.at(-1)!;
+    assert.equal(streamed.upstream.platform, 'bedrock');
+    assert.equal(streamed.outcome, 'ok');
+    assert.ok(streamed.usage && streamed.usage.outputTokens > 0, 'usage tapped from the translated stream');
+    assert.deepEqual(
+      streamed.decisions.filter((d) => d.action === 'failed_over').map((d) => `${d.rule}:${d.detail}`),
+      ['platform:bedrock'],
+    );
+  });
+
+  it('with Bedrock storming too, Vertex serves; each row is priced at the serving platform (regional premium)', async () => {
+    const { gw, records } = await gateway();
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages' });
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages', platform: 'bedrock' });
+    const { data, response } = await sdk(gw).messages.create(ask('vertex please')).withResponse();
+    assert.match(data.id, /^msg_vrtx_/);
+    assert.equal(response.headers.get('gantry-platform'), 'vertex');
+    assert.equal(response.headers.get('gantry-region'), 'us-east5');
+    const s = sdk(gw).messages.stream(ask('vertex stream'));
+    assert.deepEqual((await s.finalMessage()).content, [{ type: 'text', text: 'vertex stream' }]);
+    assert.deepEqual(
+      byPlatform().filter((x) => x.startsWith('vertex')),
+      ['vertex:200', 'vertex:200'],
+    );
+    await waitFor(() => records.length >= 2);
+    for (const r of records) {
+      const row = ledgerRowOf(r);
+      assert.equal(row.platform, 'vertex');
+      assert.equal(row.region, 'us-east5');
+      const list = costOf(r.usage!, CANONICAL).micros;
+      const regional = costOf(r.usage!, CANONICAL, {
+        servedBy: { platform: 'vertex', region: 'us-east5' },
+      }).micros;
+      assert.equal(row.costMicros, regional);
+      assert.ok(regional > list, 'a regional Vertex endpoint costs more than the list price');
+      assert.equal(regional, Math.floor((list * 11 + 5) / 10));
+    }
+  });
+
+  it('rows served by Bedrock through a global profile are at list price, and the Claude API rows have no region', async () => {
+    const { gw, records } = await gateway();
+    await sdk(gw).messages.create(ask('direct'));
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages' });
+    await sdk(gw).messages.create(ask('via bedrock'));
+    await waitFor(() => records.length >= 2);
+    const [direct, bedrock] = records.map(ledgerRowOf);
+    assert.equal(direct.platform, 'anthropic');
+    assert.equal(direct.region, null);
+    assert.equal(bedrock.platform, 'bedrock');
+    assert.equal(bedrock.region, 'us-east-1');
+    assert.equal(bedrock.costMicros, costOf(records[1].usage!, CANONICAL).micros);
+    assert.match(String(bedrock.upstreamRequestId), /^[0-9a-f-]{36}$/, "Bedrock's request id is kept");
+  });
+
+  it('rate limits and budgets hold across platforms', async () => {
+    const { gw } = await gateway();
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages' });
+    // The budget ($0.00001 a day) is spent by the first answer, served by Bedrock.
+    const client = sdk(gw, LIMITED);
+    await client.messages.create(ask('one'));
+    await assert.rejects(client.messages.create(ask('two')), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.APIError);
+      assert.match(err.message, /budget\.client\.daily/);
+      return true;
+    });
+    // 2 requests a minute, whichever platform serves them.
+    const paced = sdk(gw, PACED);
+    await paced.messages.create(ask('a'));
+    await paced.messages.create(ask('b'));
+    await assert.rejects(paced.messages.create(ask('c')), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.RateLimitError);
+      assert.match(String(err.headers?.get('gantry-ratelimit-limit-requests') ?? err.message), /2|rpm|rate/);
+      return true;
+    });
+    assert.deepEqual(
+      byPlatform().filter((x) => x.startsWith('bedrock')),
+      ['bedrock:200', 'bedrock:200', 'bedrock:200'],
+      'the refused requests never reached a platform',
+    );
+  });
+
+  it('a Bedrock throttle reaches the SDK as a 429 it retries', async () => {
+    const { gw } = await gateway({ platforms: ['bedrock'], maxAttempts: 1 });
+    sim.state.addFault({ kind: 'status', status: 429, platform: 'bedrock', count: 1 });
+    await assert.rejects(sdk(gw).messages.create(ask('throttled')), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.RateLimitError);
+      assert.equal((err.error as { error?: { type?: string } }).error?.type, 'rate_limit_error');
+      assert.match(String(err.requestID ?? err.headers?.get('request-id')), /^[0-9a-f-]{36}$/);
+      return true;
+    });
+    sim.state.addFault({ kind: 'status', status: 429, platform: 'bedrock', count: 1 });
+    const msg = await sdk(gw, KEY, 2).messages.create(ask('throttled, then served'));
+    assert.equal(msg.content[0].type, 'text');
+    assert.deepEqual(byPlatform(), ['bedrock:429', 'bedrock:429', 'bedrock:200']);
+  });
+
+  it('/health reports a wrong Bedrock signature and an expired Vertex token as credential problems of that platform', async () => {
+    const { gw } = await gateway({ secretEnv: 'GANTRY_TEST_AWS_WRONG' });
+    sim.state.platformAuth.revokeGoogle([googleToken]);
+    const res = await fetch(`${gw.url}/health`);
+    const body = (await res.json()) as {
+      environments: Record<
+        string,
+        {
+          status: string;
+          causes: string[];
+          platforms: Record<string, { probe: { cause: string; detail?: string } }>;
+        }
+      >;
+    };
+    const prod = body.environments.prod;
+    assert.equal(prod.platforms.bedrock.probe.cause, 'credentials_invalid');
+    assert.match(String(prod.platforms.bedrock.probe.detail), /InvalidSignatureException/);
+    assert.equal(prod.platforms.vertex.probe.cause, 'credentials_invalid');
+    assert.match(String(prod.platforms.vertex.probe.detail), /UNAUTHENTICATED/);
+    assert.deepEqual(prod.causes.sort(), ['bedrock:credentials_invalid', 'vertex:credentials_invalid']);
+    assert.equal(prod.status, 'degraded', 'the Claude API still serves');
+    // Traffic is unaffected: the Claude API is healthy.
+    assert.equal((await sdk(gw).messages.create(ask('still fine'))).type, 'message');
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setImmediate(r));
+  }
+}
