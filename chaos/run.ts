@@ -18,7 +18,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const jsonAt = args.indexOf('--json');
 const json = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
-const names = args.filter((a, i) => !a.startsWith('--') && i !== jsonAt + 1);
+const names = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1));
 
 if (flag('--list')) {
   for (const s of selectScenarios({ quick: flag('--quick'), names })) {

@@ -14,10 +14,10 @@ import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
-import { Limiter } from '../src/limits/limiter.ts';
+import { LimitsEnforcer } from '../src/limits/limiter.ts';
 import { RedisStore } from '../src/limits/redis.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { LogSink, UPSTREAM_KEY } from './support.ts';
+import { completions, LogSink, UPSTREAM_KEY } from './support.ts';
 
 const REDIS_URL = process.env.GANTRY_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const key = (name: string) => `gk_batch${name.padEnd(37, '0')}`;
@@ -27,6 +27,7 @@ const prefix = `gantry-test:${randomUUID()}:`;
 let sim: Simulator;
 let gateway: Gateway;
 let config: ResolvedConfig;
+let done: ReturnType<typeof completions>;
 const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix });
 
 before(async () => {
@@ -52,6 +53,7 @@ before(async () => {
     storage: { ...base.storage, ledger: 'sqlite::memory:' },
   };
   gateway = await startGateway({ config, logDestination: new LogSink() });
+  done = completions(gateway);
   assert.ok(await store.ready(3_000), 'Redis answers');
 });
 after(async () => {
@@ -72,7 +74,7 @@ const request = (customId: string, model = MODEL, maxTokens = 64) => ({
 
 /** The client's daily budget counter, read from Redis like the gateway reads it. */
 async function spentOf(client: string): Promise<number> {
-  const limiter = new Limiter(config, store);
+  const limiter = new LimitsEnforcer(config, store);
   const [budget] = limiter.budgetsOf(limiter.scopes(client, 'prod'), Date.now());
   const { spent } = await store.readBudgets([budget.key]);
   return spent[0];
@@ -80,7 +82,7 @@ async function spentOf(client: string): Promise<number> {
 
 describe('batches and budgets', () => {
   test('a spent budget refuses a batch with 402, before the upstream sees it', async () => {
-    const limiter = new Limiter(config, store);
+    const limiter = new LimitsEnforcer(config, store);
     const [budget] = limiter.budgetsOf(limiter.scopes('spent', 'prod'), Date.now());
     await store.raiseSpent([{ ...budget, spent: budget.limit }]);
     const before = sim.state.requests.all().length;
@@ -121,10 +123,13 @@ describe('batches and budgets', () => {
       return spentOf('payer');
     };
     assert.equal(await waitFor(expected), expected);
-    for await (const _ of await client.messages.batches.results(batch.id)) {
-      // fetched again
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    const again = await fetch(`${gateway.url}/v1/messages/batches/${batch.id}/results`, {
+      headers: { 'x-api-key': key('payer'), 'anthropic-version': '2023-06-01' },
+    });
+    assert.equal((await again.text()).trim().split('\n').length, 2, 'the results again');
+    // Its charge would be made when the exchange completes: wait for that, then for the store.
+    await done.of(again.headers.get('gantry-request-id'));
+    await new Promise((r) => setTimeout(r, 100));
     assert.equal(await spentOf('payer'), expected, 'a second fetch charges nothing');
   });
 });

@@ -308,6 +308,20 @@ describe('ledger outages', () => {
     assert.equal(readdirSync(spillDir).filter((f) => f.endsWith('.jsonl')).length, 1);
   });
 
+  test('rows added while close runs (requests cut at the drain timeout) still reach the store', async () => {
+    const flaky = new FlakyStore(createLedgerStore(`sqlite:${join(dir, 'late.db')}`), 3);
+    const writer = new LedgerWriter({ store: flaky, bufferRows: 1000, flushMs: 10, closeTimeoutMs: 5_000 });
+    for (const r of rows(0, 20)) writer.add(r);
+    const closing = writer.close();
+    await sleep(20);
+    for (const r of rows(20, 5)) assert.equal(writer.add(r), true); // cut handlers run while the close retries
+    const stats = await closing;
+    assert.deepEqual([stats.written, stats.spilled, stats.dropped], [25, 0, 0]);
+    const check = await openLedgerStore(`sqlite:${join(dir, 'late.db')}`);
+    assert.equal(await check.count(), 25);
+    await check.close();
+  });
+
   test('sqlite::memory: has nowhere to spill: rows left at close are dropped, counted and logged', async () => {
     const flaky = new FlakyStore(createLedgerStore('sqlite::memory:'), Number.POSITIVE_INFINITY);
     const logs = new LogSink();

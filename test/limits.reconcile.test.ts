@@ -18,7 +18,7 @@ import { startGateway } from '../src/gateway/server.ts';
 import type { LedgerRow } from '../src/ledger/row.ts';
 import type { SpendGroup } from '../src/ledger/sql.ts';
 import { openLedgerStore } from '../src/ledger/store.ts';
-import { Limiter } from '../src/limits/limiter.ts';
+import { LimitsEnforcer } from '../src/limits/limiter.ts';
 import { MemoryStore } from '../src/limits/memory.ts';
 import { reconcileBudgets } from '../src/limits/reconcile.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
@@ -80,7 +80,7 @@ describe('reconcileBudgets', () => {
 
   test('each group lands in every scope it belongs to; counters only ever go up', async () => {
     const store = new MemoryStore({ sweepMs: 0 });
-    const limiter = new Limiter(config, store);
+    const limiter = new LimitsEnforcer(config, store);
     const now = Date.now();
     const today: SpendGroup[] = [
       { client: 'app', environment: 'prod', customer: 'c1', micros: 300 },

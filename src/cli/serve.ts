@@ -17,7 +17,7 @@ import { DEFAULT_ENVIRONMENT } from '../config/fields.ts';
 import { parseSecretRef } from '../config/secrets.ts';
 import type { EnvironmentConfig, ResolvedConfig } from '../config/types.ts';
 import { startGateway } from '../gateway/server.ts';
-import { readConfig } from './errors.ts';
+import { EXIT, readConfig } from './errors.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -70,8 +70,8 @@ export async function run(opts: ServeOptions): Promise<void> {
       .close()
       .then(() => sim?.close())
       .then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => process.exit(EXIT.ok),
+        () => process.exit(EXIT.failure),
       );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

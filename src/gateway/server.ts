@@ -31,7 +31,7 @@
  * exchanges' completion hooks (so every cut request has its ledger row), then
  * close the stages within what is left of `server.shutdown_timeout_ms`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -44,15 +44,12 @@ import type { Exchange } from '../pipeline/exchange.ts';
 import { buildPipeline } from '../pipeline/index.ts';
 import { recordOf } from '../pipeline/record.ts';
 import { ID_PATTERN, ROUTES, type RouteDef, upstreamTarget } from '../pipeline/routes.ts';
-import type {
-  GatewayRoute,
-  ReadinessRegistry,
-  ReadinessResult,
-  SecretLookup,
-  Stage,
-} from '../pipeline/stage.ts';
+import type { GatewayRoute, SecretLookup, Stage } from '../pipeline/stage.ts';
 import { openAdminAuth } from './admin.ts';
+import { fromFastifyError, onClientError, sendError, toRouterError, writeRawError } from './answers.ts';
 import { declaredLength, isJsonContentType, parseJson, readBody } from './body.ts';
+import { readinessRegistry } from './readiness.ts';
+import { render } from './render.ts';
 import { openSecretLookup } from './secrets.ts';
 
 export interface GatewayOptions {
@@ -129,6 +126,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           // Node checks request timeouts on this interval (default 30 s): keep it a fraction of the timeout.
           connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.server.requestTimeoutMs / 4)),
           noDelay: true,
+          // The upstream target never comes from `Host`: a request without one is answered like any other.
+          requireHostHeader: false,
         },
         handler,
       ),
@@ -444,36 +443,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return { url, port: address.port, logger, events, close };
 }
 
-function readinessRegistry(): ReadinessRegistry {
-  const checks: Array<[string, () => ReadinessResult | Promise<ReadinessResult>]> = [];
-  return {
-    add: (name, check) => {
-      checks.push([name, check]);
-    },
-    run: async (timeoutMs) => {
-      const results = await Promise.all(
-        checks.map(async ([name, check]): Promise<[string, ReadinessResult]> => {
-          let timer: NodeJS.Timeout | undefined;
-          const timedOut = new Promise<ReadinessResult>((resolve) => {
-            timer = setTimeout(
-              () => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }),
-              timeoutMs,
-            );
-          });
-          try {
-            return [name, await Promise.race([Promise.resolve().then(check), timedOut])];
-          } catch (err) {
-            return [name, { ok: false, detail: String((err as Error)?.name ?? 'error') }];
-          } finally {
-            clearTimeout(timer);
-          }
-        }),
-      );
-      return Object.fromEntries(results);
-    },
-  };
-}
-
 /** The path of a request URL, without its query. */
 function pathOf(url: string): string {
   const q = url.indexOf('?');
@@ -498,6 +467,7 @@ function makeExchange(route: RouteDef, request: FastifyRequest, signal: AbortSig
     target: route.path,
     params: (request.params ?? {}) as Record<string, string>,
     headers: request.headers,
+    connection: request.raw.socket,
     rawBody: undefined,
     body: undefined,
     signal,
@@ -521,174 +491,4 @@ function mustClose(req: IncomingMessage): boolean {
 
 function clientTimeout(): GantryError {
   return new GantryError('client_timeout', 'The request was not received in time.');
-}
-
-async function render(ex: Exchange, res: ServerResponse, draining: boolean): Promise<void> {
-  const { status, headers, body } = ex.response!;
-  if (ex.responseHeaders) Object.assign(headers, ex.responseHeaders);
-  if (draining) headers.connection = 'close';
-  if (Buffer.isBuffer(body)) {
-    res.writeHead(status, headers);
-    res.end(body);
-    return;
-  }
-  res.writeHead(status, headers);
-  const it = body[Symbol.asyncIterator]();
-  const first = it.next();
-  // The headers leave with the first chunk when it is already there (one write instead of
-  // two); when it is not, they are flushed now so the client sees the response start.
-  let next = await Promise.race([first, nextTurn()]);
-  if (next === NEXT_TURN) {
-    res.flushHeaders();
-    next = await first;
-  }
-  for (let r = next as IteratorResult<Buffer>; !r.done; r = await it.next()) {
-    if (res.destroyed) {
-      await it.return?.();
-      return;
-    }
-    if (!res.write(r.value)) await drained(res);
-  }
-  if (!res.destroyed) res.end();
-}
-
-const NEXT_TURN = Symbol('next turn');
-/** Resolves after the event loop's next I/O phase. */
-function nextTurn(): Promise<typeof NEXT_TURN> {
-  return new Promise((resolve) => setImmediate(resolve, NEXT_TURN));
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-function errorHeaders(
-  error: GantryError,
-  requestId: string,
-  length: number,
-): Record<string, string | number> {
-  return {
-    'content-type': 'application/json',
-    'content-length': length,
-    'request-id': requestId,
-    'gantry-request-id': requestId,
-    ...error.headers,
-  };
-}
-
-function sendError(
-  res: ServerResponse,
-  error: GantryError,
-  requestId: string,
-  close: boolean,
-  head = false,
-): void {
-  const body = JSON.stringify(error.toEnvelope(requestId));
-  const headers = errorHeaders(error, requestId, Buffer.byteLength(body));
-  if (close || error.code === 'shutting_down') headers.connection = 'close';
-  res.writeHead(error.status, headers);
-  res.end(head ? undefined : body);
-}
-
-function toRouterError(error: Error & { code?: string }): GantryError {
-  if (error instanceof GantryError) return error;
-  return new GantryError(
-    'invalid_request_target',
-    error.code === 'FST_ERR_BAD_URL'
-      ? 'The request path is not valid (bad percent-encoding).'
-      : 'The request target could not be routed.',
-    { cause: error },
-  );
-}
-
-function fromFastifyError(error: FastifyError | GantryError): GantryError {
-  if (error instanceof GantryError) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GantryError('body_too_large', 'The request body is larger than this gateway accepts.', {
-        cause: error,
-      });
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new GantryError('unsupported_content_type', 'Send the request body as `application/json`.', {
-        cause: error,
-      });
-    case 'FST_ERR_BAD_URL':
-      return toRouterError(error);
-    default:
-      if (typeof error.statusCode === 'number' && error.statusCode < 500) {
-        return new GantryError('invalid_body', 'The request could not be read.', { cause: error });
-      }
-      return toGantryError(error);
-  }
-}
-
-const CLIENT_ERRORS: Record<
-  string,
-  { code: 'headers_too_large' | 'client_timeout' | 'invalid_body'; reason: string }
-> = {
-  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', reason: 'Request Header Fields Too Large' },
-  ERR_HTTP_REQUEST_TIMEOUT: { code: 'client_timeout', reason: 'Request Timeout' },
-  ERR_HTTP_HEADERS_TIMEOUT: { code: 'client_timeout', reason: 'Request Timeout' },
-};
-
-/** Writes a whole error response on a socket that has no response object, then closes it. */
-function writeRawError(socket: Socket, error: GantryError, reason: string): string {
-  const requestId = newId('gtw');
-  const body = JSON.stringify(error.toEnvelope(requestId));
-  let head = `HTTP/1.1 ${error.status} ${reason}\r\n`;
-  for (const [name, value] of Object.entries(errorHeaders(error, requestId, Buffer.byteLength(body)))) {
-    head += `${name}: ${value}\r\n`;
-  }
-  socket.end(`${head}connection: close\r\n\r\n${body}`);
-  return requestId;
-}
-
-/**
- * Errors Node's HTTP parser raises outside a request (oversized headers, slow
- * clients, garbage). A response still being written on the socket (a valid
- * request pipelined before the garbage) is finished first; the error follows it.
- */
-function onClientError(
-  err: Error & { code?: string },
-  socket: Socket,
-  logger: Logger,
-  timedOut: WeakSet<Socket>,
-): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const known = err.code ? CLIENT_ERRORS[err.code] : undefined;
-  if (known?.code === 'client_timeout') timedOut.add(socket);
-  const error = known
-    ? new GantryError(
-        known.code,
-        known.code === 'headers_too_large'
-          ? 'The request headers are larger than this gateway accepts.'
-          : 'The request was not received in time.',
-      )
-    : new GantryError('invalid_body', 'The request is not valid HTTP.');
-  const answer = () => {
-    if (!socket.writable) return;
-    const requestId = writeRawError(socket, error, known?.reason ?? 'Bad Request');
-    logger.warn({ req_id: requestId, status: error.status, gantry_code: error.code }, 'client error');
-  };
-  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (inFlight && !inFlight.writableFinished && known?.code !== 'client_timeout') {
-    inFlight.once('finish', answer);
-    inFlight.once('close', () => {
-      if (!inFlight.writableFinished) socket.destroy();
-    });
-    return;
-  }
-  answer();
 }

@@ -45,9 +45,10 @@ export class SqliteDb {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     const db = new DatabaseSync(options.path);
     this.#table = options.table;
+    // First: the statements below take locks, and another connection may be opening the file too.
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
-    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     db.exec(createTableSql(this.#table));
     migrateSqlite(db, this.#table); // columns added after the first release (migrate.ts)
     db.exec(createIndexSql(this.#table, this.#table.replace('.', '_')));

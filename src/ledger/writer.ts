@@ -116,6 +116,8 @@ export class LedgerWriter {
   #final = false;
   #ready: boolean;
   #replayPending = true;
+  /** Resolved when the store goes down (a new one after each recovery). */
+  #wentDown = Promise.withResolvers<void>();
   #lastDropLog = 0;
   #droppedSinceLog = 0;
   #lastLateLog = 0;
@@ -177,7 +179,8 @@ export class LedgerWriter {
    */
   async check(): Promise<{ ok: boolean; detail?: string }> {
     if (this.#storeUp && Date.now() - this.#lastContact > Math.max(2 * this.#flushMs, 1_000)) {
-      await this.#probe();
+      // Whichever comes first: the ping's answer, or an insert already running failing meanwhile.
+      await Promise.race([this.#probe(), this.#wentDown.promise]);
     }
     if (this.#storeUp) return { ok: true };
     return {
@@ -295,6 +298,7 @@ export class LedgerWriter {
     this.#lastContact = Date.now();
     if (this.#storeUp) return;
     this.#storeUp = true;
+    this.#wentDown = Promise.withResolvers<void>();
     this.#log?.warn(
       {
         ledger_store: this.store.where,
@@ -316,6 +320,7 @@ export class LedgerWriter {
     };
     if (this.#storeUp) {
       this.#storeUp = false;
+      this.#wentDown.resolve();
       this.#downSince = now;
       this.#lastDownLog = now;
       this.#log?.error(line, 'ledger store unavailable: rows kept in memory');

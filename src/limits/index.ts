@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../config/types.ts';
 import { MemoryStore } from './memory.ts';
 import type { StateStore } from './store.ts';
 
-export { Limiter } from './limiter.ts';
+export { LimitsEnforcer } from './limiter.ts';
 export { MemoryStore } from './memory.ts';
 export type { StateStore } from './store.ts';
 

@@ -43,104 +43,23 @@ import { GantryError } from '../errors.ts';
 import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
 import { msUntilFull } from './bucket.ts';
-import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
-import {
-  type BucketTake,
-  type BudgetReserve,
-  type LeaseRef,
-  type SettleResult,
-  type StateStore,
-  withTimeout,
-} from './store.ts';
+import type { ScopeLimits, StoreErrorMode } from './config.ts';
+import { rateHeaders } from './headers.ts';
+import { periodOf } from './periods.ts';
+import { type LeaseRef, type SettleResult, type StateStore, withTimeout } from './store.ts';
+import type {
+  Admission,
+  AdmitRequest,
+  BudgetEntry,
+  BudgetStatus,
+  Dimension,
+  LimitsEnforcerOptions,
+  Scope,
+  ScopeStatus,
+  TakenBucket,
+  Ticket,
+} from './types.ts';
 
-export type ScopeKind = 'client' | 'customer' | 'environment' | 'overall';
-export type Dimension = 'rpm' | 'input_tpm' | 'output_tpm';
-export type Period = 'daily' | 'monthly';
-
-export interface Scope {
-  kind: ScopeKind;
-  /** Key part: client name, `client/customer`, environment name, or `all`. */
-  id: string;
-  /** For events and messages: `client:checkout`, `customer:checkout/c-42`, `environment:prod`, `overall`. */
-  label: string;
-  limits: ScopeLimits;
-}
-
-export interface AdmitRequest {
-  /** The request id: the budget reservation's lease id (default: a random id). */
-  id?: string;
-  client: string;
-  environment: string;
-  customer?: string;
-  model?: string;
-  estimatedInputTokens: number;
-  maxTokens: number;
-  /**
-   * The budget reservation, µ$, when the caller prices it itself (a Message
-   * Batch: every request's worst case at the batch price); default: the worst
-   * case of `model`, `estimatedInputTokens` and `maxTokens`.
-   */
-  reserveMicros?: number;
-}
-
-interface TakenBucket extends BucketTake {
-  dim: Dimension;
-  rule: string;
-  scope: Scope;
-}
-
-export interface BudgetEntry extends BudgetReserve {
-  scope: Scope;
-  period: Period;
-  rule: string;
-  action: BudgetAction;
-  downgradeTo?: string;
-  resetsAt: number;
-}
-
-/** What admission holds for a request until it completes. */
-export interface Ticket {
-  buckets: TakenBucket[];
-  budgets: BudgetEntry[];
-  reservedMicros: number;
-  /** The reservation's lease id (the request id). */
-  leaseId: string;
-}
-
-export interface Admission {
-  /** Undefined when no limit applies or the store failed open. */
-  ticket?: Ticket;
-  /** `gantry-ratelimit-*` headers for the response. */
-  headers: Record<string, string>;
-  /** Set when a spent `downgrade` budget switched the request to this model. */
-  downgradeTo?: string;
-}
-
-export interface BudgetStatus {
-  scope: string;
-  period: Period;
-  limitMicros: number;
-  spentMicros: number;
-  committedMicros: number;
-  resetsAt: string;
-}
-
-const HEADER_NAME: Record<Dimension, string> = {
-  rpm: 'requests',
-  input_tpm: 'input-tokens',
-  output_tpm: 'output-tokens',
-};
-/** The three header names of each dimension, made once. */
-const HEADER_NAMES = Object.fromEntries(
-  Object.entries(HEADER_NAME).map(([dim, name]) => [
-    dim,
-    {
-      limit: `gantry-ratelimit-${name}-limit`,
-      remaining: `gantry-ratelimit-${name}-remaining`,
-      reset: `gantry-ratelimit-${name}-reset`,
-    },
-  ]),
-) as Record<Dimension, { limit: string; remaining: string; reset: string }>;
 const DIM_FIELD = { rpm: 'rpm', input_tpm: 'inputTpm', output_tpm: 'outputTpm' } as const;
 const DIM_WORDS: Record<Dimension, string> = {
   rpm: 'requests',
@@ -151,66 +70,24 @@ const THRESHOLDS = [80, 100] as const;
 /** Suggested wait when in-flight reservations hold the rest of a budget. */
 const RESERVED_RETRY_SECONDS = 2;
 
-/** One scope's limits now (`Limiter.status`). */
-export interface ScopeStatus {
-  /** `client:checkout`, `environment:prod`, `overall`. */
-  scope: string;
-  kind: ScopeKind;
-  rates: Array<{
-    dimension: Dimension;
-    limitPerMinute: number;
-    /** Whole tokens (or requests) in the bucket now; what a request can take at once. */
-    remaining: number;
-    /** `remaining` in percent of the limit, one decimal. */
-    headroomPercent: number;
-    /** When the bucket is full again at the refill rate (now when it is full). */
-    fullAt: string;
-  }>;
-  budgets: Array<{
-    period: Period;
-    action: BudgetAction;
-    limitMicros: number;
-    spentMicros: number;
-    /** Spent plus what requests in flight have reserved (on every replica sharing the store). */
-    committedMicros: number;
-    /** Reservations of requests in flight: committed − spent. */
-    reservedMicros: number;
-    percent: number;
-    resetsAt: string;
-  }>;
-}
-
 const hasLimits = (l: ScopeLimits): boolean =>
   l.rpm !== undefined || l.inputTpm !== undefined || l.outputTpm !== undefined || l.budget !== undefined;
 
-export interface LimiterOptions {
-  /** Called for budget threshold crossings (besides the `budget` channel), e.g. to log them. */
-  onBudgetEvent?: (event: BudgetEvent) => void;
-  /** Called when the store fails (the limiter then applies `on_store_error`). */
-  onStoreError?: (err: unknown, mode: StoreErrorMode) => void;
-  /** Called when the store goes down (a call failed or timed out) or answers again; transitions only. */
-  onStoreState?: (up: boolean, err?: unknown) => void;
-  /** Called when a settlement is given up (the store did not take it within its retry window). */
-  onSettleAbandoned?: (err: unknown, ticket: Ticket) => void;
-  /** First delay between settlement attempts, doubled up to 2 s (default 50 ms). */
-  settleRetryMs?: number;
-  /** Wall clock for budget periods (ms); default `Date.now`. */
-  now?: () => number;
-}
-
+/** A reservation is renewed for at most this long (far beyond any request's life). */
+const MAX_HOLD_MS = 6 * 3_600_000;
 /** Settlement attempts back off from `settleRetryMs` up to this. */
 const SETTLE_RETRY_MAX_MS = 2_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class Limiter {
+export class LimitsEnforcer {
   readonly store: StateStore;
   readonly #config: ResolvedConfig;
   readonly #clients: Map<string, ResolvedConfig['clients'][number]>;
-  readonly #options: LimiterOptions;
+  readonly #options: LimitsEnforcerOptions;
   readonly #prefix: string;
   readonly #leaseMs: number;
   /** Tickets holding a budget reservation, by lease id: renewed until settled. */
-  readonly #held = new Map<string, Ticket>();
+  readonly #held = new Map<string, { ticket: Ticket; since: number }>();
   #renewTimer: NodeJS.Timeout | undefined;
   /** Settlements running (retrying): awaited by `close`. */
   readonly #settling = new Set<Promise<unknown>>();
@@ -218,7 +95,7 @@ export class Limiter {
   #stopAt = Number.POSITIVE_INFINITY;
   #storeUp = true;
 
-  constructor(config: ResolvedConfig, store: StateStore, options: LimiterOptions = {}) {
+  constructor(config: ResolvedConfig, store: StateStore, options: LimitsEnforcerOptions = {}) {
     this.#config = config;
     this.store = store;
     this.#options = options;
@@ -415,7 +292,7 @@ export class Limiter {
 
   /** Keeps a ticket's reservation leased while its request runs. */
   #hold(ticket: Ticket): void {
-    this.#held.set(ticket.leaseId, ticket);
+    this.#held.set(ticket.leaseId, { ticket, since: Date.now() });
     if (this.#renewTimer || this.#stopAt !== Number.POSITIVE_INFINITY) return;
     this.#renewTimer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(this.#leaseMs / 3)));
     this.#renewTimer.unref();
@@ -429,8 +306,13 @@ export class Limiter {
       return;
     }
     const leases: LeaseRef[] = [];
-    for (const t of this.#held.values())
-      for (const b of t.budgets) leases.push({ key: b.key, id: t.leaseId });
+    const oldest = Date.now() - MAX_HOLD_MS;
+    for (const [id, { ticket, since }] of this.#held) {
+      // A request never settled (a bug elsewhere) must not hold its budget forever.
+      if (since < oldest) this.#held.delete(id);
+      else for (const b of ticket.budgets) leases.push({ key: b.key, id });
+    }
+    if (leases.length === 0) return;
     try {
       await this.#call(this.store.renew(leases, this.#leaseMs), 'budgets');
     } catch {
@@ -699,69 +581,4 @@ export class Limiter {
     }
     return out;
   }
-}
-
-/** The UTC period containing `now`: its id (`2026-11-28`, `2026-11`) and when the next one starts. */
-export function periodOf(period: Period, now: number): { id: string; resetsAt: number } {
-  // Periods change once a day or month: reuse the last one while `now` is inside it.
-  const last = lastPeriod[period];
-  if (last && now >= last.startsAt && now < last.resetsAt) return last;
-  const d = new Date(now);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  const startsAt = period === 'daily' ? Date.UTC(y, m, d.getUTCDate()) : Date.UTC(y, m, 1);
-  const computed = { ...computePeriod(period, now), startsAt };
-  lastPeriod[period] = computed;
-  return computed;
-}
-
-const lastPeriod: Partial<Record<Period, { id: string; resetsAt: number; startsAt: number }>> = {};
-
-function computePeriod(period: Period, now: number): { id: string; resetsAt: number } {
-  const d = new Date(now);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  if (period === 'daily') {
-    return { id: d.toISOString().slice(0, 10), resetsAt: Date.UTC(y, m, d.getUTCDate() + 1) };
-  }
-  return { id: d.toISOString().slice(0, 7), resetsAt: Date.UTC(y, m + 1, 1) };
-}
-
-/**
- * `gantry-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}`
- * from the most constrained bucket of each dimension (lowest remaining).
- * `reset` is when that bucket is full again (RFC 3339, like the upstream's).
- */
-export function rateHeaders(
-  buckets: readonly TakenBucket[],
-  levels: readonly number[],
-  now: number,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  const best = new Map<Dimension, number>();
-  buckets.forEach((b, i) => {
-    const prev = best.get(b.dim);
-    if (prev === undefined || levels[i] < levels[prev]) best.set(b.dim, i);
-  });
-  for (const [dim, i] of best) {
-    const b = buckets[i];
-    const names = HEADER_NAMES[dim];
-    out[names.limit] = String(b.capacity);
-    out[names.remaining] = String(Math.max(0, Math.floor(levels[i])));
-    out[names.reset] = isoSecond(Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000));
-  }
-  return out;
-}
-
-// Reset times fall on whole seconds and repeat from request to request:
-// format each second once (Date + toISOString cost more than the rest of the headers).
-const isoCache = new Map<number, string>();
-function isoSecond(seconds: number): string {
-  let text = isoCache.get(seconds);
-  if (text === undefined) {
-    if (isoCache.size >= 256) isoCache.clear();
-    text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-    isoCache.set(seconds, text);
-  }
-  return text;
 }

@@ -25,6 +25,12 @@ interface BudgetState {
   expiresAt: number;
   /** Held reservations by id: amount and lease end. */
   leases: Map<string, { amount: number; until: number }>;
+  /**
+   * No lease ends before this (a lower bound: renewals only move ends later),
+   * so a reservation sweeps only when a lease may have expired, not on every
+   * call: the request path stays O(1) however many requests are in flight.
+   */
+  sweepAt: number;
 }
 
 export interface MemoryStoreOptions {
@@ -111,6 +117,7 @@ export class MemoryStore implements StateStore {
         const state = this.#budget(b);
         state.committed += amount;
         state.leases.set(lease.id, { amount, until: now + lease.ttlMs });
+        if (now + lease.ttlMs < state.sweepAt) state.sweepAt = now + lease.ttlMs;
       }
     }
     return { ok, committed, spent, swept };
@@ -118,14 +125,19 @@ export class MemoryStore implements StateStore {
 
   /** Removes expired leases from `committed`; returns how many. */
   #sweepLeases(state: BudgetState | undefined, now: number): number {
-    if (!state) return 0;
+    if (!state || now < state.sweepAt) return 0;
     let n = 0;
+    let next = Number.POSITIVE_INFINITY;
     for (const [id, l] of state.leases) {
-      if (l.until > now) continue;
+      if (l.until > now) {
+        if (l.until < next) next = l.until;
+        continue;
+      }
       state.committed -= l.amount;
       state.leases.delete(id);
       n++;
     }
+    state.sweepAt = next;
     return n;
   }
 
@@ -205,7 +217,7 @@ export class MemoryStore implements StateStore {
   #budget(b: BudgetRef): BudgetState {
     let state = this.#budgets.get(b.key);
     if (!state) {
-      state = { committed: 0, spent: 0, expiresAt: 0, leases: new Map() };
+      state = { committed: 0, spent: 0, expiresAt: 0, leases: new Map(), sweepAt: Number.POSITIVE_INFINITY };
       this.#budgets.set(b.key, state);
     }
     state.expiresAt = this.#now() + b.ttlSec * 1000;

@@ -16,7 +16,9 @@
  * is on) and on `POST /admin/budgets/reconcile`.
  */
 import type { SpendGroup } from '../ledger/sql.ts';
-import { type BudgetEntry, type Limiter, periodOf } from './limiter.ts';
+import type { LimitsEnforcer } from './limiter.ts';
+import { periodOf } from './periods.ts';
+import type { BudgetEntry } from './types.ts';
 
 /** Where the ledger's spend comes from (a ledger store). */
 export interface SpendSource {
@@ -37,7 +39,7 @@ export interface ReconciledBudget {
 
 /** Reconciles every budget the ledger has spend for; returns one line per budget. */
 export async function reconcileBudgets(
-  limiter: Limiter,
+  limiter: LimitsEnforcer,
   ledger: SpendSource,
   now = Date.now(),
 ): Promise<ReconciledBudget[]> {

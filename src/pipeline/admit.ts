@@ -22,7 +22,7 @@ import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import { createLedgerStore, LEDGER_OFF } from '../ledger/store.ts';
 import { registerLimitsRoute } from '../limits/admin.ts';
 import { openStateStore } from '../limits/index.ts';
-import { Limiter } from '../limits/limiter.ts';
+import { LimitsEnforcer } from '../limits/limiter.ts';
 import { reconcileBudgets } from '../limits/reconcile.ts';
 import { UpstreamLimits } from '../limits/upstream-info.ts';
 import type { LimitsStoreEvent } from '../observe/events.ts';
@@ -35,7 +35,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
   const { config, logger } = ctx;
   const store = await openStateStore(config, logger);
   let lastStoreLog = 0;
-  const limiter = new Limiter(config, store, {
+  const limiter = new LimitsEnforcer(config, store, {
     onBudgetEvent: (e) => {
       ctx.events.budget.publish(() => e);
       const line = {
@@ -186,7 +186,7 @@ export async function admit(ctx: StageContext): Promise<Stage> {
  * run and closed after); undefined when no budget is configured or the ledger
  * is off. Each run logs the budgets it raised.
  */
-function budgetReconciler(ctx: StageContext, limiter: Limiter) {
+function budgetReconciler(ctx: StageContext, limiter: LimitsEnforcer) {
   const { config, logger } = ctx;
   const scopes = [
     config.limits.overall,

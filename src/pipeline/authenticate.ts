@@ -76,6 +76,14 @@ function localKeyMissing(config: StageContext['config']): string {
 export function authenticate(ctx: StageContext): Stage {
   const { config, secrets, logger } = ctx;
   let index = new Map<string, Entry>();
+  /**
+   * The credential last accepted on each connection, with its entry: a
+   * keep-alive client sends the same key on every request, and comparing it
+   * with the one this connection already proved costs nothing next to a
+   * SHA-256. Only the client's own connection can be compared against; the
+   * entry goes with the connection; a re-index (key rotation) starts afresh.
+   */
+  let proven = new WeakMap<object, { credential: string; entry: Entry }>();
   // Each client's customer source, compiled once (src/pipeline/customer.ts); local mode uses the default.
   const customers = new Map<string, CustomerResolver>(
     config.clients.map((c) => [c.name, customerResolver(c.customer, c.name)]),
@@ -108,6 +116,7 @@ export function authenticate(ctx: StageContext): Stage {
       }
     }
     index = next;
+    proven = new WeakMap();
   };
   build();
   if (config.clients.length === 0) {
@@ -134,6 +143,11 @@ export function authenticate(ctx: StageContext): Stage {
           { headers: NO_RETRY },
         );
       }
+      const known = ex.connection ? proven.get(ex.connection) : undefined;
+      if (known !== undefined && known.credential === credential) {
+        ex.client = known.entry.client;
+        return;
+      }
       const digest = sha256(credential);
       const entry = index.get(digest.toString('hex'));
       if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
@@ -146,6 +160,7 @@ export function authenticate(ctx: StageContext): Stage {
         );
       }
       ex.client = entry.client;
+      if (ex.connection) proven.set(ex.connection, { credential, entry });
     },
     // The customer may come from the body (`metadata.user_id`), so it is read once the body is.
     request(ex) {

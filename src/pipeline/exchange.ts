@@ -11,7 +11,7 @@ import type { Cost } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { GantryError } from '../errors.ts';
 import type { BatchResultLine } from '../ledger/batch-tap.ts';
-import type { Ticket } from '../limits/limiter.ts';
+import type { Ticket } from '../limits/types.ts';
 import type { RouteDef } from './routes.ts';
 import type { SseChain } from './upstream/relay.ts';
 
@@ -124,6 +124,8 @@ export interface Exchange {
   /** Route parameters (e.g. `{ id }`), already validated by the route pattern. */
   readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
+  /** The client's connection, as an identity only (per-connection caches key on it); absent in-process. */
+  readonly connection?: object;
   /**
    * The body bytes exactly as received; forwarded byte for byte unless a stage
    * changed the body (`bodyChanged`), in which case the upstream stage sends
