@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { costOf } from '../src/anthropic/cost.ts';
+import { runPreflight } from '../src/audit/preflight.ts';
 import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
@@ -235,7 +236,8 @@ describe('platform fallback through the gateway', () => {
 
   it('/health reports a wrong Bedrock signature and an expired Vertex token as credential problems of that platform', async () => {
     const { gw } = await gateway({ secretEnv: 'GANTRY_TEST_AWS_WRONG' });
-    sim.state.platformAuth.revokeGoogle([googleToken]);
+    // The gateway's token (issued by the simulator's OAuth endpoint) expires.
+    sim.state.platformAuth.expireGoogle();
     const res = await fetch(`${gw.url}/health`);
     const body = (await res.json()) as {
       environments: Record<
@@ -251,9 +253,28 @@ describe('platform fallback through the gateway', () => {
     assert.equal(prod.platforms.bedrock.probe.cause, 'credentials_invalid');
     assert.match(String(prod.platforms.bedrock.probe.detail), /InvalidSignatureException/);
     assert.equal(prod.platforms.vertex.probe.cause, 'credentials_invalid');
-    assert.match(String(prod.platforms.vertex.probe.detail), /UNAUTHENTICATED/);
+    assert.match(String(prod.platforms.vertex.probe.detail), /UNAUTHENTICATED.*expired/);
     assert.deepEqual(prod.causes.sort(), ['bedrock:credentials_invalid', 'vertex:credentials_invalid']);
     assert.equal(prod.status, 'degraded', 'the Claude API still serves');
+    // Preflight names each platform's credential problem apart.
+    const report = await runPreflight(gw.url, {
+      mode: 'gateway',
+      key: KEY,
+      generate: false,
+      latencySamples: 1,
+    });
+    const ready = report.checks.find((c) => c.id === 'PF-READY')!;
+    assert.equal(ready.outcome, 'warn');
+    const messages = ready.findings.map((f) => `${f.key} ${f.level} ${f.message}`);
+    assert.equal(messages.length, 2);
+    assert.match(
+      messages.find((m) => m.includes('bedrock'))!,
+      /environments\.prod\.bedrock fail bedrock \(us-east-1\): credentials_invalid/,
+    );
+    assert.match(
+      messages.find((m) => m.includes('vertex'))!,
+      /environments\.prod\.vertex fail vertex \(us-east5\): credentials_invalid/,
+    );
     // Traffic is unaffected: the Claude API is healthy.
     assert.equal((await sdk(gw).messages.create(ask('still fine'))).type, 'message');
   });
