@@ -9,6 +9,10 @@
  * problem of that platform.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { costOf } from '../src/anthropic/cost.ts';
@@ -49,6 +53,10 @@ interface Opts {
   secretEnv?: string;
   maxAttempts?: number;
   vertexRegion?: string;
+  /** YAML lines replacing the Bedrock credentials (default: static keys by reference). */
+  bedrockCredentials?: string;
+  /** YAML lines replacing the Vertex credentials (default: an access token by reference). */
+  vertexCredentials?: string;
 }
 
 /** A gateway whose environment `prod` has the Claude API, Bedrock and Vertex AI (all on the simulator). */
@@ -69,13 +77,16 @@ environments:
     bedrock:
       region: us-east-1
       endpoint: "${sim.url}"
-      access_key_id: env:GANTRY_TEST_AWS_ID
-      secret_access_key: env:${o.secretEnv ?? 'GANTRY_TEST_AWS_SECRET'}
+      ${
+        o.bedrockCredentials ??
+        `access_key_id: env:GANTRY_TEST_AWS_ID
+      secret_access_key: env:${o.secretEnv ?? 'GANTRY_TEST_AWS_SECRET'}`
+      }
     vertex:
       project: gantry-test-project
       region: ${o.vertexRegion ?? 'us-east5'}
       endpoint: "${sim.url}"
-      access_token: env:GANTRY_TEST_GOOGLE_TOKEN
+      ${o.vertexCredentials ?? 'access_token: env:GANTRY_TEST_GOOGLE_TOKEN'}
 clients:
   - name: app
     environment: prod
@@ -277,6 +288,51 @@ describe('platform fallback through the gateway', () => {
     );
     // Traffic is unaffected: the Claude API is healthy.
     assert.equal((await sdk(gw).messages.create(ask('still fine'))).type, 'message');
+  });
+});
+
+describe('platform credentials from their standard sources', () => {
+  it('Bedrock: the AWS default chain (environment variables) signs; Vertex: a service account key, its token from the OAuth endpoint', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gantry-vertex-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const sa = join(dir, 'sa.json');
+    writeFileSync(
+      sa,
+      JSON.stringify({
+        type: 'service_account',
+        project_id: 'gantry-test-project',
+        private_key_id: 'k1',
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        client_email: 'gantry@gantry-test-project.iam.gserviceaccount.com',
+        client_id: '1',
+        token_uri: 'https://oauth2.googleapis.com/token',
+      }),
+    );
+    process.env.AWS_ACCESS_KEY_ID = SIMULATOR_AWS_KEY.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = SIMULATOR_AWS_KEY.secretAccessKey;
+    t.after(() => {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+    });
+    const { gw } = await gateway({
+      platforms: ['bedrock', 'vertex'],
+      bedrockCredentials: '# no keys: the AWS default chain',
+      vertexCredentials: `credentials: file:${sa}\n      token_url: "${sim.url}/token"`,
+    });
+    const viaBedrock = await sdk(gw).messages.create(ask('chain'));
+    assert.match(viaBedrock.id, /^msg_bdrk_/);
+    const signed = sim.state.requests.all().at(-1)!;
+    assert.match(String(signed.headers.authorization), /Credential=AKIAGANTRYSIMULATOR0\//);
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages', platform: 'bedrock' });
+    const viaVertex = await sdk(gw).messages.create(ask('service account'));
+    assert.match(viaVertex.id, /^msg_vrtx_/);
+    const authorized = sim.state.requests.all().at(-1)!;
+    assert.match(
+      String(authorized.headers.authorization),
+      /^Bearer ya29\.sim-/,
+      'a token the OAuth endpoint issued',
+    );
   });
 });
 

@@ -231,7 +231,8 @@ export function createVertex(
           body: rawBody(input, true),
         };
       }
-      const id = encodeURIComponent(input.platformModel);
+      // As the Vertex SDK writes it: `@` of a dated id kept as it is.
+      const id = encodeURIComponent(input.platformModel).replace(/%40/g, '@');
       return {
         path: `${base}/${id}:${input.stream ? 'streamRawPredict' : 'rawPredict'}`,
         method: 'POST' as const,
