@@ -15,7 +15,7 @@
  * (prompt = input + cache reads + writes above the threshold) reprices every
  * token of the request.
  */
-import { platformMultiplier, platformPrices, type ServedBy } from '../platforms/prices.ts';
+import { hasRegionalPremium, platformMultiplier, platformPrices, type ServedBy } from '../platforms/prices.ts';
 import { type ModelEntry, type ModelPrices, resolveModel } from './models.ts';
 import type { Usage } from './usage.ts';
 
@@ -106,7 +106,10 @@ export function worstCaseCostMicros(
   const inputPrice = Math.max(p.input ?? 0, p.cache_write_5m ?? 0, p.cache_write_1h ?? 0);
   if (p.output === null || inputPrice === 0) return undefined;
   const total = estimatedInputTokens * nano(inputPrice) + maxTokens * nano(p.output);
-  const factor = (options.batch ? 0.5 : 1) * (entry.prefill ? 1 : 1.1);
+  // 1.1: `inference_geo: "us"` on Claude 4.6+, or a platform's regional endpoint (Sonnet 4.5 on):
+  // the request may be served either way, so the worst case includes it.
+  const premium = !entry.prefill || hasRegionalPremium(entry.id);
+  const factor = (options.batch ? 0.5 : 1) * (premium ? 1.1 : 1);
   return Math.ceil((total * factor) / NANO_PER_MICRO);
 }
 
