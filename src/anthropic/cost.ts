@@ -15,7 +15,12 @@
  * (prompt = input + cache reads + writes above the threshold) reprices every
  * token of the request.
  */
-import { hasRegionalPremium, platformMultiplier, platformPrices, type ServedBy } from '../platforms/prices.ts';
+import {
+  hasRegionalPremium,
+  platformMultiplier,
+  platformPrices,
+  type ServedBy,
+} from '../platforms/prices.ts';
 import { type ModelEntry, type ModelPrices, resolveModel } from './models.ts';
 import type { Usage } from './usage.ts';
 
