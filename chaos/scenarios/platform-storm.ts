@@ -8,7 +8,7 @@ export const platformStorm: Scenario = {
   name: 'platform-storm',
   quick: true,
   promise:
-    'During an Anthropic API 529 storm, an environment with Bedrock configured fails no client request: every request (streams included) is answered 200 by the same model on Bedrock,; once the breaker of the Claude API for the model opens, requests go straight to Bedrock.',
+    'During an Anthropic API 529 storm, an environment with Bedrock configured fails no client request: every request (streams included) is answered 200 by the same model on Bedrock; once the breaker of the Claude API for the model opens, requests go straight to Bedrock.',
   async run(ctx) {
     // The simulator's AWS key, by reference (as a real deployment would hold its own).
     writeFileSync(join(ctx.dir, 'aws-id'), SIMULATOR_AWS_KEY.accessKeyId);
