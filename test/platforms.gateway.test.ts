@@ -10,7 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -22,6 +25,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
 import { ledgerRowOf } from '../src/ledger/row.ts';
 import type { ExchangeRecord } from '../src/pipeline/record.ts';
+import { chunkFrame, newCodec } from '../src/platforms/eventstream.ts';
 import { SIMULATOR_AWS_KEY, type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { LogSink, UPSTREAM_KEY } from './support.ts';
 
@@ -53,6 +57,8 @@ interface Opts {
   secretEnv?: string;
   maxAttempts?: number;
   vertexRegion?: string;
+  /** Another Bedrock endpoint (default: the simulator). */
+  bedrockEndpoint?: string;
   /** YAML lines replacing the Bedrock credentials (default: static keys by reference). */
   bedrockCredentials?: string;
   /** YAML lines replacing the Vertex credentials (default: an access token by reference). */
@@ -76,7 +82,7 @@ environments:
     ${o.platforms ? `platforms: [${o.platforms.join(', ')}]` : ''}
     bedrock:
       region: us-east-1
-      endpoint: "${sim.url}"
+      endpoint: "${o.bedrockEndpoint ?? sim.url}"
       ${
         o.bedrockCredentials ??
         `access_key_id: env:GANTRY_TEST_AWS_ID
@@ -333,6 +339,75 @@ describe('platform credentials from their standard sources', () => {
       /^Bearer ya29\.sim-/,
       'a token the OAuth endpoint issued',
     );
+  });
+});
+
+describe('a client that leaves a Bedrock stream', () => {
+  it('releases the Bedrock request: the platform sees its response closed', async (t) => {
+    // A Bedrock endpoint that starts a stream and then sends a delta every 50 ms, forever.
+    const codec = await newCodec();
+    const open = new Set<ServerResponse>();
+    const bedrock = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'r-1' });
+      res.write(
+        chunkFrame(codec, {
+          type: 'message_start',
+          message: {
+            id: 'msg_bdrk_1',
+            type: 'message',
+            role: 'assistant',
+            model: CANONICAL,
+            content: [],
+            usage: { input_tokens: 5, output_tokens: 1 },
+          },
+        }),
+      );
+      res.write(
+        chunkFrame(codec, {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'text', text: '' },
+        }),
+      );
+      open.add(res);
+      const timer = setInterval(
+        () =>
+          res.write(
+            chunkFrame(codec, {
+              type: 'content_block_delta',
+              index: 0,
+              delta: { type: 'text_delta', text: 'more ' },
+            }),
+          ),
+        50,
+      );
+      res.on('close', () => {
+        clearInterval(timer);
+        open.delete(res);
+      });
+    });
+    bedrock.listen(0, '127.0.0.1');
+    await once(bedrock, 'listening');
+    t.after(() => bedrock.close());
+    const { gw } = await gateway({
+      platforms: ['bedrock'],
+      bedrockEndpoint: `http://127.0.0.1:${(bedrock.address() as AddressInfo).port}`,
+    });
+    const ctl = new AbortController();
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask('leave me'), stream: true }),
+      signal: ctl.signal,
+    });
+    assert.equal(res.headers.get('gantry-platform'), 'bedrock');
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^event: message_start/);
+    assert.equal(open.size, 1);
+    ctl.abort();
+    await waitFor(() => open.size === 0, 5_000);
   });
 });
 

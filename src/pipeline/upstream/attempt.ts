@@ -217,16 +217,30 @@ export async function sendAttempt(o: SendOptions, ex: Exchange, a: AttemptInput)
       body: buf,
     };
   }
+  let done = settle;
   if (p) {
-    const out = await p.adapter.success(
-      ex.route.kind,
-      ex.stream,
-      res.headers,
-      res.body as unknown as Readable,
-    );
-    res = { ...res, headers: out.headers, body: out.body } as unknown as UpstreamResponse;
+    // The platform's answer in the API's form; the platform's own body is released with the attempt
+    // (a converted stream a client abandons must not hold the platform's connection).
+    const original = res.body as unknown as Readable;
+    try {
+      const out = await p.adapter.success(ex.route.kind, ex.stream, res.headers, original);
+      res = { ...res, headers: out.headers, body: out.body } as unknown as UpstreamResponse;
+    } catch (err) {
+      settle();
+      original.destroy();
+      return {
+        kind: 'error',
+        failed: true,
+        aborted: ex.signal.aborted,
+        error: upstreamFailure(err, ex, a.timeouts),
+      };
+    }
+    done = () => {
+      settle();
+      original.destroy();
+    };
   }
   // Streams are governed by the idle timeout once they started.
   if (ex.stream) clearTimeout(timer);
-  return { kind: 'ok', failed: false, res, done: settle };
+  return { kind: 'ok', failed: false, res, done };
 }
