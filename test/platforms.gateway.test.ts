@@ -32,6 +32,7 @@ import { LogSink, UPSTREAM_KEY } from './support.ts';
 const KEY = 'gk_platformsTestKey000000000000000000000000000';
 const LIMITED = 'gk_platformsLimitedKey00000000000000000000000';
 const PACED = 'gk_platformsPacedKey0000000000000000000000000';
+const ADMIN = 'gk_platformsAdminKey0000000000000000000000000';
 const MODEL = 'claude-sonnet-4-5';
 const CANONICAL = 'claude-sonnet-4-5-20250929';
 
@@ -57,6 +58,8 @@ interface Opts {
   secretEnv?: string;
   maxAttempts?: number;
   vertexRegion?: string;
+  /** An admin key (`ADMIN`). */
+  admin?: boolean;
   /** Another Bedrock endpoint (default: the simulator). */
   bedrockEndpoint?: string;
   /** YAML lines replacing the Bedrock credentials (default: static keys by reference). */
@@ -73,6 +76,7 @@ async function gateway(o: Opts = {}): Promise<{ gw: Gateway; records: ExchangeRe
 server: { port: 0 }
 upstream: { base_url: "${sim.url}" }
 storage: { ledger: "sqlite::memory:" }
+${o.admin ? `admin: { key_sha256: ${hashKey(ADMIN)} }` : ''}
 resilience:
   max_attempts: ${o.maxAttempts ?? 3}
   health: { probe_interval_ms: 1 }
@@ -294,6 +298,30 @@ describe('platform fallback through the gateway', () => {
     );
     // Traffic is unaffected: the Claude API is healthy.
     assert.equal((await sdk(gw).messages.create(ask('still fine'))).type, 'message');
+  });
+});
+
+describe('operating platforms', () => {
+  it('an operator disables Bedrock at run time (admin route): the storm then goes to Vertex', async () => {
+    const { gw } = await gateway({ admin: true });
+    const admin = (body?: unknown) =>
+      fetch(`${gw.url}/admin/upstream-keys`, {
+        method: body ? 'POST' : 'GET',
+        headers: { 'x-api-key': ADMIN, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const view = (await (await admin()).json()) as {
+      platforms: Record<string, Record<string, { state: string; region: string }>>;
+    };
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(view.platforms.prod).map(([k, v]) => [k, `${v.state} ${v.region}`])),
+      { bedrock: 'active us-east-1', vertex: 'active us-east5' },
+    );
+    assert.equal((await admin({ environment: 'prod', id: 'bedrock', state: 'disabled' })).status, 200);
+    sim.state.addFault({ kind: 'status', status: 529, path: '/v1/messages' });
+    const { response } = await sdk(gw).messages.create(ask('not bedrock')).withResponse();
+    assert.equal(response.headers.get('gantry-platform'), 'vertex');
+    assert.equal(byPlatform().filter((x) => x.startsWith('bedrock')).length, 0);
   });
 });
 

@@ -288,9 +288,14 @@ export function registerHealthRoutes(
     budget: RetryBudget;
     /** Store checks registered by other stages (ledger, limits state). */
     readiness?: ReadinessRegistry;
+    /** The environments' cloud platforms: their credentials' state is shown and set like a key's. */
+    platforms?: readonly PlatformProbeTarget[];
   },
 ): void {
   const { health, rings, breakers, budget, readiness } = deps;
+  const platforms = deps.platforms ?? [];
+  const platformRing = (environment: string, id: string) =>
+    platforms.find((t) => t.environment === environment && t.platform === id)?.ring;
   routes.add({
     method: 'GET',
     path: '/livez',
@@ -349,6 +354,20 @@ export function registerHealthRoutes(
       status: 200,
       body: {
         environments: Object.fromEntries([...rings].map(([name, ring]) => [name, ring.describe()])),
+        ...(platforms.length > 0
+          ? {
+              platforms: Object.fromEntries(
+                [...new Set(platforms.map((t) => t.environment))].map((env) => [
+                  env,
+                  Object.fromEntries(
+                    platforms
+                      .filter((t) => t.environment === env)
+                      .map((t) => [t.platform, { region: t.region, ...t.ring.describe()[0] }]),
+                  ),
+                ]),
+              ),
+            }
+          : {}),
         breakers: breakers.list(),
         retry_budget: budget.snapshot(),
       },
@@ -365,13 +384,18 @@ export function registerHealthRoutes(
         throw new GantryError('invalid_body', message);
       };
       if (!ring) return bad('`environment`: expected the name of a configured environment.');
-      if (typeof b.id !== 'string' || !ring.get(b.id))
-        return bad('`id`: expected the id of a key of this environment.');
+      // A platform's name (`bedrock`, `vertex`) sets the state of its credentials.
+      const target =
+        typeof b.id === 'string' && !ring.get(b.id) ? platformRing(ring.environment, b.id) : undefined;
+      if (typeof b.id !== 'string' || !(ring.get(b.id) || target))
+        return bad(
+          '`id`: expected the id of a key of this environment (or the name of one of its platforms).',
+        );
       if (typeof b.state !== 'string' || !KEY_STATES.includes(b.state as KeyState)) {
         return bad(`\`state\`: expected one of ${KEY_STATES.join(', ')}.`);
       }
-      ring.setState(b.id, b.state as KeyState, 'operator');
-      return { status: 200, body: { environment: ring.environment, keys: ring.describe() } };
+      (target ?? ring).setState(b.id, b.state as KeyState, 'operator');
+      return { status: 200, body: { environment: ring.environment, keys: (target ?? ring).describe() } };
     },
   });
 }

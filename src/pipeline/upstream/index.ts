@@ -91,15 +91,16 @@ export async function upstream(ctx: StageContext): Promise<Stage> {
   const platforms = await UpstreamPlatforms.build(config, secrets, logger, perKey, ctx.events.upstreamKey);
   const breakers = new Breakers(rc.breaker, logger, ctx.events.breaker);
   const budget = new RetryBudget(rc.retryBudget);
-  const health = new UpstreamHealth({
-    pool,
-    prefix,
+  const probes = platformProbes(platforms, rc.health);
+  const health = new UpstreamHealth({ pool, prefix, rings, config: rc.health, logger, platforms: probes });
+  registerHealthRoutes(ctx.routes, {
+    health,
     rings,
-    config: rc.health,
-    logger,
-    platforms: platformProbes(platforms, rc.health),
+    breakers,
+    budget,
+    readiness: ctx.readiness,
+    platforms: probes,
   });
-  registerHealthRoutes(ctx.routes, { health, rings, breakers, budget, readiness: ctx.readiness });
 
   const planOf = (own: ClientResilience | undefined, deny?: readonly string[]): Plan => {
     const limit = own?.maxConcurrency ?? rc.concurrency.perClient;
