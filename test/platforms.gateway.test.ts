@@ -167,6 +167,11 @@ describe('platform fallback through the gateway', () => {
       streamed.decisions.filter((d) => d.action === 'failed_over').map((d) => `${d.rule}:${d.detail}`),
       ['platform:bedrock'],
     );
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /gantry_platform_requests_total\{environment="prod",platform="bedrock",region="us-east-1",status_class="2xx"\} 6/,
+    );
   });
 
   it('with Bedrock storming too, Vertex serves; each row is priced at the serving platform (regional premium)', async () => {
