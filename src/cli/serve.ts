@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { DEFAULT_ENVIRONMENT } from '../config/fields.ts';
-import { parseSecretRef } from '../config/secrets.ts';
+import { parseSecretRef } from '../config/refs.ts';
 import type { EnvironmentConfig, ResolvedConfig } from '../config/types.ts';
 import { startGateway } from '../gateway/server.ts';
 import { EXIT, readConfig } from './errors.ts';

@@ -19,7 +19,7 @@ import { resolveClientResilience, resolveResilience } from '../resilience/config
 import { crossCheck, isRecord, scanForKeys } from './cross-check.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_UPSTREAM_KEY } from './fields.ts';
 import { formatPath, fromZod, type RawIssue } from './hints.ts';
-import { parseSecretRef } from './secrets.ts';
+import { parseSecretRef } from './refs.ts';
 import { configSchema, type RawConfig } from './sections.ts';
 import type { ClientConfig, EnvironmentConfig, ResolvedConfig } from './types.ts';
 

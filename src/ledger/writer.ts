@@ -25,6 +25,7 @@
  * - On a hard kill, what is lost is what was queued: at most the rows of the
  *   last `flushMs` (store up), at most `bufferRows` (store down).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { LedgerEvent, Topic } from '../observe/events.ts';
 import type { LedgerRow } from './row.ts';
@@ -72,8 +73,6 @@ export interface CloseOptions {
   /** Absolute time (ms since epoch) by which close must return. */
   deadline?: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 /** `promise`, or 'late' after `ms` (the timer is cleared either way). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
@@ -373,7 +372,7 @@ export class LedgerWriter {
       if (left <= 0) break;
       await within(this.flush(), left);
       if (this.#queue.length + this.#inflight.length === 0) break;
-      if (!this.#storeUp) await sleep(Math.min(200, end - Date.now()));
+      if (!this.#storeUp) await sleep(Math.max(0, Math.min(200, end - Date.now())));
     }
     this.#final = true;
     this.#generation += 1;

@@ -36,6 +36,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { ResolvedConfig } from '../config/types.ts';
@@ -77,12 +78,19 @@ const hasLimits = (l: ScopeLimits): boolean =>
 const MAX_HOLD_MS = 6 * 3_600_000;
 /** Settlement attempts back off from `settleRetryMs` up to this. */
 const SETTLE_RETRY_MAX_MS = 2_000;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LimitsEnforcer {
   readonly store: StateStore;
   readonly #config: ResolvedConfig;
   readonly #clients: Map<string, ResolvedConfig['clients'][number]>;
+  /** Scopes by client and environment, made once. */
+  readonly #scopeCache = new Map<string, { scopes: Scope[]; perCustomer?: ScopeLimits }>();
+  /** Customer scopes, made once per customer seen (bounded: cleared beyond 10,000). */
+  readonly #customerScopes = new Map<string, Scope>();
+  /** The rate buckets of each scope, keys and rules made once. */
+  readonly #bucketTemplates = new WeakMap<Scope, ReadonlyArray<Omit<TakenBucket, 'cost'>>>();
+  /** The budgets of each scope in the current periods, remade when a period changes. */
+  readonly #budgetCache = new WeakMap<Scope, { daily: string; monthly: string; entries: BudgetEntry[] }>();
   readonly #options: LimitsEnforcerOptions;
   readonly #prefix: string;
   readonly #leaseMs: number;
@@ -109,21 +117,41 @@ export class LimitsEnforcer {
     return this.#storeUp;
   }
 
-  /** The scopes that apply to a request, narrowest first. */
+  /**
+   * The scopes that apply to a request, narrowest first. Scope objects (and
+   * the bucket and budget keys derived from them) are made once per client and
+   * environment, and once per customer seen, not per request.
+   */
   scopes(client: string, environment: string, customer?: string): Scope[] {
-    const out: Scope[] = [];
-    const limits = this.#clients.get(client)?.limits;
-    if (limits) out.push({ kind: 'client', id: client, label: `client:${client}`, limits });
-    if (limits?.perCustomer && customer !== undefined) {
-      const id = `${client}/${customer}`;
-      out.push({ kind: 'customer', id, label: `customer:${id}`, limits: limits.perCustomer });
+    const fixed = this.#fixedScopes(client, environment);
+    const perCustomer = fixed.perCustomer;
+    if (!perCustomer || customer === undefined) return fixed.scopes;
+    const id = `${client}/${customer}`;
+    let scope = this.#customerScopes.get(id);
+    if (!scope) {
+      if (this.#customerScopes.size >= 10_000) this.#customerScopes.clear();
+      scope = { kind: 'customer', id, label: `customer:${id}`, limits: perCustomer };
+      this.#customerScopes.set(id, scope);
     }
+    const [first, ...rest] = fixed.scopes;
+    return first?.kind === 'client' ? [first, scope, ...rest] : [scope, ...fixed.scopes];
+  }
+
+  #fixedScopes(client: string, environment: string): { scopes: Scope[]; perCustomer?: ScopeLimits } {
+    const key = `${client}\u0000${environment}`;
+    let fixed = this.#scopeCache.get(key);
+    if (fixed) return fixed;
+    const scopes: Scope[] = [];
+    const limits = this.#clients.get(client)?.limits;
+    if (limits) scopes.push({ kind: 'client', id: client, label: `client:${client}`, limits });
     const env = this.#config.limits.environments[environment];
     if (env)
-      out.push({ kind: 'environment', id: environment, label: `environment:${environment}`, limits: env });
+      scopes.push({ kind: 'environment', id: environment, label: `environment:${environment}`, limits: env });
     const overall = this.#config.limits.overall;
-    if (overall) out.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
-    return out;
+    if (overall) scopes.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
+    fixed = limits?.perCustomer ? { scopes, perCustomer: limits.perCustomer } : { scopes };
+    this.#scopeCache.set(key, fixed);
+    return fixed;
   }
 
   #mode(scopes: readonly Scope[]): StoreErrorMode {
@@ -532,19 +560,27 @@ export class LimitsEnforcer {
   #buckets(scopes: readonly Scope[], req: AdmitRequest): TakenBucket[] {
     const out: TakenBucket[] = [];
     for (const scope of scopes) {
-      for (const dim of ['rpm', 'input_tpm', 'output_tpm'] as const) {
-        const capacity = scope.limits[DIM_FIELD[dim]];
-        if (capacity === undefined) continue;
-        const want = dim === 'rpm' ? 1 : dim === 'input_tpm' ? req.estimatedInputTokens : req.maxTokens;
-        out.push({
-          key: `${this.#prefix}rl:${scope.kind}:${scope.id}:${dim}`,
-          capacity,
-          ratePerMs: capacity / 60_000,
-          cost: Math.min(Math.max(0, want), capacity),
-          dim,
-          rule: `ratelimit.${scope.kind}.${dim}`,
-          scope,
-        });
+      let templates = this.#bucketTemplates.get(scope);
+      if (!templates) {
+        const made: Array<Omit<TakenBucket, 'cost'>> = [];
+        for (const dim of ['rpm', 'input_tpm', 'output_tpm'] as const) {
+          const capacity = scope.limits[DIM_FIELD[dim]];
+          if (capacity === undefined) continue;
+          made.push({
+            key: `${this.#prefix}rl:${scope.kind}:${scope.id}:${dim}`,
+            capacity,
+            ratePerMs: capacity / 60_000,
+            dim,
+            rule: `ratelimit.${scope.kind}.${dim}`,
+            scope,
+          });
+        }
+        templates = made;
+        this.#bucketTemplates.set(scope, templates);
+      }
+      for (const t of templates) {
+        const want = t.dim === 'rpm' ? 1 : t.dim === 'input_tpm' ? req.estimatedInputTokens : req.maxTokens;
+        out.push({ ...t, cost: Math.min(Math.max(0, want), t.capacity) });
       }
     }
     return out;
@@ -557,27 +593,43 @@ export class LimitsEnforcer {
 
   #budgets(scopes: readonly Scope[], now: number): BudgetEntry[] {
     const out: BudgetEntry[] = [];
+    const daily = periodOf('daily', now).id;
+    const monthly = periodOf('monthly', now).id;
     for (const scope of scopes) {
-      const budget = scope.limits.budget;
-      if (!budget) continue;
-      for (const period of ['daily', 'monthly'] as const) {
-        const limit = period === 'daily' ? budget.dailyMicros : budget.monthlyMicros;
-        if (limit === undefined) continue;
-        const { id, resetsAt } = periodOf(period, now);
-        const entry: BudgetEntry = {
-          key: `${this.#prefix}b:${scope.kind}:${scope.id}:${period}:${id}`,
-          limit,
-          force: budget.action !== 'block',
-          ttlSec: Math.ceil((resetsAt - now) / 1000) + 86_400,
-          scope,
-          period,
-          rule: `budget.${scope.kind}.${period}`,
-          action: budget.action,
-          resetsAt,
-        };
-        if (budget.downgradeTo !== undefined) entry.downgradeTo = budget.downgradeTo;
-        out.push(entry);
+      if (!scope.limits.budget) continue;
+      let cached = this.#budgetCache.get(scope);
+      if (!cached || cached.daily !== daily || cached.monthly !== monthly) {
+        cached = { daily, monthly, entries: this.#budgetsOfScope(scope, now) };
+        this.#budgetCache.set(scope, cached);
       }
+      for (const e of cached.entries) out.push(e);
+    }
+    return out;
+  }
+
+  /** A scope's budgets in the periods containing `now` (their keys name the period). */
+  #budgetsOfScope(scope: Scope, now: number): BudgetEntry[] {
+    const out: BudgetEntry[] = [];
+    const budget = scope.limits.budget;
+    if (!budget) return out;
+    for (const period of ['daily', 'monthly'] as const) {
+      const limit = period === 'daily' ? budget.dailyMicros : budget.monthlyMicros;
+      if (limit === undefined) continue;
+      const { id, resetsAt } = periodOf(period, now);
+      const entry: BudgetEntry = {
+        key: `${this.#prefix}b:${scope.kind}:${scope.id}:${period}:${id}`,
+        limit,
+        force: budget.action !== 'block',
+        // The key's time to live (clean-up only): to the end of the period and a day beyond.
+        ttlSec: Math.ceil((resetsAt - now) / 1000) + 86_400,
+        scope,
+        period,
+        rule: `budget.${scope.kind}.${period}`,
+        action: budget.action,
+        resetsAt,
+      };
+      if (budget.downgradeTo !== undefined) entry.downgradeTo = budget.downgradeTo;
+      out.push(entry);
     }
     return out;
   }

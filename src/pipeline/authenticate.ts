@@ -12,8 +12,9 @@
  * its Anthropic key works unchanged, and nobody without that key can use the
  * gateway. See docs/gateway.md.
  */
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { keyDigest } from '../config/keys.ts';
 import type { ClientConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
 import { type CustomerResolver, customerResolver } from './customer.ts';
@@ -25,11 +26,6 @@ export const LOCAL_CLIENT = 'default';
 interface Entry {
   digest: Buffer;
   client: ExchangeClient;
-}
-
-/** SHA-256 digest of a credential (the form keys are kept and compared in). */
-export function sha256(value: string): Buffer {
-  return hash('sha256', value, 'buffer');
 }
 
 /** The credential a client sent: `x-api-key` first, else a Bearer token. */
@@ -101,13 +97,13 @@ export function authenticate(ctx: StageContext): Stage {
     if (config.clients.length === 0) {
       const env = config.environments[LOCAL_CLIENT];
       const key = env ? secrets.value(env.upstreamKey) : undefined;
-      if (key) add(sha256(key), { name: LOCAL_CLIENT, environment: LOCAL_CLIENT });
+      if (key) add(keyDigest(key), { name: LOCAL_CLIENT, environment: LOCAL_CLIENT });
     }
     for (const client of config.clients) {
       if (client.keySha256) add(Buffer.from(client.keySha256.toLowerCase(), 'hex'), client);
       else if (client.key) {
         const key = secrets.value(client.key);
-        if (key) add(sha256(key), client);
+        if (key) add(keyDigest(key), client);
         else
           logger.warn(
             { client: client.name },
@@ -148,7 +144,7 @@ export function authenticate(ctx: StageContext): Stage {
         ex.client = known.entry.client;
         return;
       }
-      const digest = sha256(credential);
+      const digest = keyDigest(credential);
       const entry = index.get(digest.toString('hex'));
       if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
         throw new GantryError(

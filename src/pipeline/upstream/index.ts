@@ -21,6 +21,7 @@
  * attempts.
  */
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { GantryError } from '../../errors.ts';
 import { PLATFORM_MODELS } from '../../platforms/models.ts';
@@ -326,7 +327,11 @@ export async function upstream(ctx: StageContext): Promise<Stage> {
           rule: d.source,
           detail: result.kind === 'status' ? String(result.status) : 'connection',
         });
-        if (!(await sleep(d.delayMs, ex.signal))) throw upstreamFailure(ex.signal.reason, ex, plan.timeouts);
+        try {
+          await sleep(d.delayMs, undefined, { signal: ex.signal });
+        } catch {
+          throw upstreamFailure(ex.signal.reason, ex, plan.timeouts); // the client went away
+        }
       }
 
       // No attempt succeeded.
@@ -500,20 +505,4 @@ function errorTypeOf(buf: Buffer): string | undefined {
   } catch {
     return 'unknown';
   }
-}
-
-/** Waits `ms`; resolves false early when the client goes away. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
