@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { PlatformAuth, SIMULATOR_AWS_KEY } from '../simulator/platforms/credentials.ts';
 import { verifySigV4 } from '../simulator/platforms/sigv4.ts';
-import { BEDROCK_ERRORS, BEDROCK_VERSION, bedrockError, createBedrock } from './bedrock.ts';
+import { BEDROCK_ERRORS, BEDROCK_VERSION, bedrockError, createBedrock, memoize } from './bedrock.ts';
 import { bedrockStreamToSse, chunkFrame, exceptionFrame, newCodec } from './eventstream.ts';
 
 const secrets = {
@@ -128,6 +128,30 @@ describe('Bedrock requests', () => {
       b.prepare({ route: 'messages', body: {}, stream: false, headers: {}, platformModel: 'm' }),
       /references have no value/,
     );
+  });
+});
+
+describe('role credentials', () => {
+  it('are fetched once and kept until five minutes before they expire', async () => {
+    let clock = 0;
+    let calls = 0;
+    const provider = memoize(
+      async () => {
+        calls += 1;
+        return {
+          accessKeyId: `A${calls}`,
+          secretAccessKey: 's',
+          expiration: new Date(clock + 3_600_000),
+        } as never;
+      },
+      () => clock,
+    );
+    const [a, b] = await Promise.all([provider(), provider()]);
+    assert.deepEqual([a.accessKeyId, b.accessKeyId, calls], ['A1', 'A1', 1]);
+    clock = 54 * 60_000;
+    assert.equal((await provider()).accessKeyId, 'A1');
+    clock = 56 * 60_000;
+    assert.equal((await provider()).accessKeyId, 'A2');
   });
 });
 

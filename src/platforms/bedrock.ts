@@ -87,11 +87,36 @@ export async function bedrockCredentials(cfg: BedrockConfig, secrets: SecretLook
   }
   if (!cfg.roleArn) return base;
   const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
-  return fromTemporaryCredentials({
-    params: { RoleArn: cfg.roleArn, RoleSessionName: 'gantry' },
-    masterCredentials: base,
-    clientConfig: { region: cfg.region },
-  }) as Provider;
+  // The role's credentials are kept until five minutes before they expire (one AssumeRole then, not per request).
+  return memoize(
+    fromTemporaryCredentials({
+      params: { RoleArn: cfg.roleArn, RoleSessionName: 'gantry' },
+      masterCredentials: base,
+      clientConfig: { region: cfg.region },
+    }) as Provider,
+  );
+}
+
+/**
+ * A provider that keeps its credentials until five minutes before their
+ * `expiration` (concurrent callers share one fetch; a failure is not kept).
+ */
+export function memoize(provider: Provider, now: () => number = Date.now): Provider {
+  let current: (Credentials & { expiration?: Date }) | undefined;
+  let pending: Promise<Credentials> | undefined;
+  return () => {
+    const exp = current?.expiration?.getTime();
+    if (current && (exp === undefined || exp - now() > 5 * 60_000)) return Promise.resolve(current);
+    pending ??= provider()
+      .then((c) => {
+        current = c;
+        return c;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
 }
 
 export async function createBedrock(
