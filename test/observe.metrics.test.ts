@@ -15,7 +15,7 @@ import { type Gateway, startGateway } from '../src/gateway/server.ts';
 import { METRICS } from '../src/observe/metric-names.ts';
 import { modelLabel } from '../src/observe/metrics.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { LogSink, testConfig, UPSTREAM_KEY } from './support.ts';
+import { LogSink, testConfig, UPSTREAM_KEY, until } from './support.ts';
 
 const KEY_A = 'gk_metricsSuiteKeyA000000000000000000000000';
 const KEY_B = 'gk_metricsSuiteKeyB000000000000000000000000';
@@ -33,6 +33,9 @@ const seenUsage: Array<{
   cacheCreation: number;
 }> = [];
 let costMicros = 0;
+/** Exchanges whose observers (metrics among them) have run, by gantry-request-id. */
+const completed = new Set<string>();
+const sent: string[] = [];
 
 export function observeConfig(simUrl: string, extra: Partial<ResolvedConfig> = {}): ResolvedConfig {
   process.env.GANTRY_TEST_UPSTREAM_KEY = UPSTREAM_KEY;
@@ -58,6 +61,7 @@ before(async () => {
   gateway = await startGateway({ config: observeConfig(sim.url), logDestination: new LogSink() });
   // What each finished exchange cost, as priced once for every observer (src/pipeline/record.ts).
   gateway.events.exchangeComplete.subscribe((r) => {
+    completed.add(r.id);
     costMicros += r.cost?.micros ?? 0;
   });
 });
@@ -82,6 +86,7 @@ async function call(key: string, body: Record<string, unknown>, headers: Record<
       ...body,
     }),
   });
+  sent.push(res.headers.get('gantry-request-id') ?? '');
   return { res, text: await res.text() };
 }
 
@@ -156,6 +161,7 @@ test('a mixed workload shows up in /metrics with matching values', async () => {
     body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
   });
   assert.equal(ct.status, 200);
+  sent.push(ct.headers.get('gantry-request-id') ?? '');
   await ct.text();
 
   // Synthetic lifecycle events, as resilience, limits and ledger publish them.
@@ -186,6 +192,8 @@ test('a mixed workload shows up in /metrics with matching values', async () => {
     at,
   }));
 
+  // Metrics are recorded when an exchange completes, just after its response: wait for every one.
+  await until(() => sent.every((id) => completed.has(id)), 'every exchange recorded');
   const res = await fetch(`${gateway.url}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/plain/);

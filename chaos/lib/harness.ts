@@ -64,6 +64,8 @@ export interface GatewaySetup {
   server?: Record<string, unknown>;
   logging?: Record<string, unknown>;
   resilience?: Record<string, unknown>;
+  /** Merged into environment `prod` (e.g. its `bedrock:` / `vertex:` platforms). */
+  environment?: Record<string, unknown>;
 }
 
 export interface ScenarioResult {
@@ -123,7 +125,7 @@ export class ChaosContext {
     const config = {
       server: { host: '127.0.0.1', port: 0, drain_timeout_ms: 3_000, ...setup.server },
       upstream: { base_url: this.simUrl },
-      environments: { prod: { upstream_key: 'env:CHAOS_UPSTREAM_KEY' } },
+      environments: { prod: { upstream_key: 'env:CHAOS_UPSTREAM_KEY', ...setup.environment } },
       admin: { key_sha256: hashKey(this.secrets.adminKey) },
       clients: [
         {

@@ -8,6 +8,7 @@ import { floodUnauthenticated } from './flood-unauthenticated.ts';
 import { hostileInput } from './hostile-input.ts';
 import { pgBlackholed } from './pg-blackholed.ts';
 import { pgRefused } from './pg-refused.ts';
+import { platformStorm } from './platform-storm.ts';
 import { redisBlackholed } from './redis-blackholed.ts';
 import { redisKilled } from './redis-killed.ts';
 import { redisReset } from './redis-reset.ts';
@@ -20,6 +21,7 @@ export const SCENARIOS: readonly Scenario[] = [
   hostileInput,
   floodUnauthenticated,
   upstreamStorms,
+  platformStorm,
   redisKilled,
   redisBlackholed,
   redisReset,

@@ -15,12 +15,20 @@
  * (prompt = input + cache reads + writes above the threshold) reprices every
  * token of the request.
  */
+import {
+  hasRegionalPremium,
+  platformMultiplier,
+  platformPrices,
+  type ServedBy,
+} from '../platforms/prices.ts';
 import { type ModelEntry, type ModelPrices, resolveModel } from './models.ts';
 import type { Usage } from './usage.ts';
 
 export interface CostOptions {
   /** The request ran through the Message Batches API (50 % off). */
   batch?: boolean;
+  /** The platform (and region) that served it: its prices and regional premium (src/platforms/prices.ts). */
+  servedBy?: ServedBy;
 }
 
 export interface Cost {
@@ -54,7 +62,7 @@ export function costOf(
 ): Cost {
   const entry = typeof model === 'string' ? resolveModel(model) : model;
   if (!entry) return { micros: 0, priced: false };
-  const p = pricesFor(entry, usage);
+  const p = platformPrices(entry.id, options.servedBy) ?? pricesFor(entry, usage);
   let priced = true;
   let total = 0; // nano-dollars
   const add = (tokens: number, price: number | null) => {
@@ -78,6 +86,9 @@ export function costOf(
     numerator *= 11;
     denominator *= 10;
   }
+  const [platformN, platformD] = platformMultiplier(entry.id, options.servedBy);
+  numerator *= platformN;
+  denominator *= platformD;
   const micros = roundHalfUp(total * numerator, denominator * NANO_PER_MICRO);
   return { micros, priced, model: entry.id };
 }
@@ -100,7 +111,10 @@ export function worstCaseCostMicros(
   const inputPrice = Math.max(p.input ?? 0, p.cache_write_5m ?? 0, p.cache_write_1h ?? 0);
   if (p.output === null || inputPrice === 0) return undefined;
   const total = estimatedInputTokens * nano(inputPrice) + maxTokens * nano(p.output);
-  const factor = (options.batch ? 0.5 : 1) * (entry.prefill ? 1 : 1.1);
+  // 1.1: `inference_geo: "us"` on Claude 4.6+, or a platform's regional endpoint (Sonnet 4.5 on):
+  // the request may be served either way, so the worst case includes it.
+  const premium = !entry.prefill || hasRegionalPremium(entry.id);
+  const factor = (options.batch ? 0.5 : 1) * (premium ? 1.1 : 1);
   return Math.ceil((total * factor) / NANO_PER_MICRO);
 }
 

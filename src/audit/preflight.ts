@@ -11,6 +11,7 @@
  */
 import { listModels } from '../anthropic/models.ts';
 import { VERSION } from './audit.ts';
+import { platformFindings } from './preflight-platforms.ts';
 import type { AuditReport, CheckResult, Evidence, Finding, Outcome, RuleMeta } from './result.ts';
 
 export const PROBES = [
@@ -271,6 +272,14 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
           { level: 'fail', key: `${base}/readyz`, message: (err as Error).message },
         ]),
       );
+    }
+    // Each cloud platform's own cause (Bedrock, Vertex AI), from /health: the gateway stays ready without them.
+    const platforms = await platformFindings(base, timeoutMs);
+    const ready = checks[checks.length - 1];
+    if (platforms.length > 0) {
+      ready.findings.push(...platforms);
+      if (ready.outcome === 'pass') ready.outcome = 'warn';
+      ready.summary += `; platforms: ${platforms.map((f) => f.message.split(':').slice(0, 2).join(':')).join(', ')}`;
     }
   }
 

@@ -106,16 +106,19 @@ function toDisplay(
   out.environments = Object.fromEntries(
     Object.values(config.environments).map((e) => [
       e.name,
-      e.upstreamKeys
-        ? {
-            upstream_keys: e.upstreamKeys.map((k) => ({
-              id: k.id,
-              key: ref(k.key),
-              state: k.state,
-              weight: k.weight,
-            })),
-          }
-        : { upstream_key: ref(e.upstreamKey) },
+      {
+        ...(e.upstreamKeys
+          ? {
+              upstream_keys: e.upstreamKeys.map((k) => ({
+                id: k.id,
+                key: ref(k.key),
+                state: k.state,
+                weight: k.weight,
+              })),
+            }
+          : { upstream_key: ref(e.upstreamKey) }),
+        ...platformsShown(e.platforms, ref),
+      },
     ]),
   );
   out.clients = raw.clients.map((c, i) => {
@@ -184,4 +187,40 @@ function describeRef(
     // shown as written
   }
   return `${spec} (not checked)`;
+}
+
+/** An environment's platforms as `config check` prints them: defaults filled in, secrets as references. */
+function platformsShown(
+  p: import('../platforms/config.ts').EnvironmentPlatforms | undefined,
+  ref: (spec: string | undefined) => string | undefined,
+): Record<string, unknown> {
+  if (!p) return {};
+  const out: Record<string, unknown> = { platforms: [...p.order] };
+  const b = p.bedrock;
+  if (b) {
+    out.bedrock = {
+      region: b.region,
+      inference_profile: b.inferenceProfile,
+      ...(b.accessKeyId ? { access_key_id: ref(b.accessKeyId) } : {}),
+      ...(b.secretAccessKey ? { secret_access_key: ref(b.secretAccessKey) } : {}),
+      ...(b.sessionToken ? { session_token: ref(b.sessionToken) } : {}),
+      ...(b.profile ? { profile: b.profile } : {}),
+      ...(b.roleArn ? { role_arn: b.roleArn } : {}),
+      endpoint: b.endpoint,
+      ...(Object.keys(b.models).length > 0 ? { models: { ...b.models } } : {}),
+    };
+  }
+  const v = p.vertex;
+  if (v) {
+    out.vertex = {
+      project: v.project,
+      region: v.region,
+      ...(v.credentials ? { credentials: ref(v.credentials) } : {}),
+      ...(v.accessToken ? { access_token: ref(v.accessToken) } : {}),
+      ...(v.tokenUrl ? { token_url: v.tokenUrl } : {}),
+      endpoint: v.endpoint,
+      ...(Object.keys(v.models).length > 0 ? { models: { ...v.models } } : {}),
+    };
+  }
+  return out;
 }

@@ -46,10 +46,12 @@ export function buildProgram(): Command {
 
   program
     .command('simulate')
-    .description('Run the Anthropic API simulator.')
+    .description('Run the Anthropic API simulator (with Claude on Bedrock and Vertex AI beside it).')
     .option('-p, --port <port>', 'listen port', port, 4010)
     .option('--host <host>', 'listen host', '127.0.0.1')
     .option('--profile <name>', `fault/latency profile: ${SIMULATOR_PROFILES.join(', ')}`)
+    .option('--bedrock-profile <name>', 'fault profile of the Bedrock routes (default: healthy)')
+    .option('--vertex-profile <name>', 'fault profile of the Vertex AI routes (default: healthy)')
     .option('--tier <tier>', `rate-limit tier: ${SIMULATOR_TIERS.join(', ')}`, 'build')
     .option('--keys <keys>', 'comma-separated accepted API keys (default: accept any key)')
     .option('--seed <n>', 'seed for deterministic replies', '1')

@@ -3,6 +3,8 @@
  *
  * @example
  *   gantry simulate --port 4010 --profile flaky --keys sk-test-1,sk-test-2 --seed 7
+ *   gantry simulate --profile overloaded          # an Anthropic 529 storm; Bedrock and Vertex healthy
+ *   gantry simulate --bedrock-profile overloaded  # Bedrock unavailable; the Anthropic API healthy
  */
 import {
   PROFILE_NAMES,
@@ -16,6 +18,8 @@ export interface SimulateOptions {
   port: number;
   host: string;
   profile?: string;
+  bedrockProfile?: string;
+  vertexProfile?: string;
   tier: string;
   keys?: string;
   seed: string;
@@ -35,6 +39,17 @@ export async function run(opts: SimulateOptions): Promise<void> {
   // CLI's default tier; an explicitly different --tier still overrides it.
   const p = PROFILES[profile];
   const tier = 'tier' in p && opts.tier === 'build' ? undefined : (opts.tier as TierName);
+  const platformProfiles: Partial<Record<'bedrock' | 'vertex', ProfileName>> = {};
+  for (const [platform, name] of [
+    ['bedrock', opts.bedrockProfile],
+    ['vertex', opts.vertexProfile],
+  ] as const) {
+    if (name === undefined) continue;
+    if (!PROFILE_NAMES.includes(name as ProfileName)) {
+      throw usage(`unknown ${platform} profile "${name}" (expected one of: ${PROFILE_NAMES.join(', ')})`);
+    }
+    platformProfiles[platform] = name as ProfileName;
+  }
   const keys = opts.keys
     ?.split(',')
     .map((k) => k.trim())
@@ -47,9 +62,13 @@ export async function run(opts: SimulateOptions): Promise<void> {
     tier,
     acceptedKeys: keys?.length ? keys : undefined,
     seed: opts.seed,
+    platformProfiles,
   });
+  const platforms = Object.entries(platformProfiles)
+    .map(([p, n]) => `, ${p} ${n}`)
+    .join('');
   process.stdout.write(
-    `gantry simulate listening on ${sim.url} (profile ${profile}, tier ${sim.state.limiter.tierName})\n`,
+    `gantry simulate listening on ${sim.url} (profile ${profile}${platforms}, tier ${sim.state.limiter.tierName})\n`,
   );
 
   await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 /**
  * Every secret a resolved config references, opened once and closed together.
  */
+import { platformSecretRefs } from '../platforms/config.ts';
 import { openSecret, type SecretHandle, type SecretLogger } from './secrets.ts';
 import type { ResolvedConfig } from './types.ts';
 
@@ -62,6 +63,7 @@ export class SecretRegistry {
         } else {
           this.#environments.set(name, open(env.upstreamKey, `environments.${name}.upstream_key`));
         }
+        for (const [spec, usedBy] of platformSecretRefs(name, env.platforms)) open(spec, usedBy);
       }
       config.clients.forEach((client, i) => {
         if (client.key !== undefined) this.#clients.set(client.name, open(client.key, `clients[${i}].key`));

@@ -13,6 +13,7 @@ import { resolve as resolvePath } from 'node:path';
 import { resolveAlerts } from '../alerts/config.ts';
 import { resolveMetrics, resolveTracing } from '../observe/config.ts';
 import { resolveCustomerSource } from '../pipeline/customer.ts';
+import { resolvePlatforms } from '../platforms/config.ts';
 import { resolvePolicy } from '../policy/config.ts';
 import { resolveClientResilience, resolveResilience } from '../resilience/config.ts';
 import { crossCheckRollouts, resolvePrompts, resolveRollouts } from '../rollouts/config.ts';
@@ -49,6 +50,8 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     environments[name] = keys
       ? { name, upstreamKey: keys[0].key, upstreamKeys: keys }
       : { name, upstreamKey: absoluteRef(env.upstream_key!, baseDir) };
+    const platforms = resolvePlatforms(env, (spec) => absoluteRef(spec, baseDir));
+    if (platforms) environments[name].platforms = platforms;
   }
   const clients = raw.clients.map((c): ClientConfig => {
     const client: ClientConfig = { name: c.name, environment: c.environment, limits: c.limits };

@@ -10,6 +10,7 @@ import { ledgerUrlProblem } from '../ledger/store.ts';
 import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { metricsSchema, tracingSchema } from '../observe/config.ts';
 import { customerSchema } from '../pipeline/customer.ts';
+import { environmentPlatformFields, platformProblems } from '../platforms/config.ts';
 import { policySchema } from '../policy/config.ts';
 import { clientResilienceSchema, resilienceSchema, upstreamKeyEntrySchema } from '../resilience/config.ts';
 import { promptsSchema, rolloutsSchema } from '../rollouts/config.ts';
@@ -72,6 +73,10 @@ export const environmentSchema = mapping({
     .array(upstreamKeyEntrySchema(secretRef(UPSTREAM_KEY_EXAMPLES)), expected('a list of upstream keys'))
     .min(1, { error: 'expected at least one upstream key' })
     .optional(),
+  // Claude on other platforms (src/platforms/config.ts, docs/platforms.md).
+  ...environmentPlatformFields,
+}).superRefine((env, ctx) => {
+  for (const p of platformProblems(env)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
 });
 
 export const clientSchema = mapping({

@@ -62,6 +62,8 @@ export interface EnvironmentConfig {
   upstreamKey: SecretRefSpec;
   /** The multi-key form (`upstream_keys`); `upstreamKey` is then the first key's reference. */
   upstreamKeys?: readonly UpstreamKeyConfig[];
+  /** Claude on Bedrock / Vertex AI beside the Claude API, and their order (src/platforms/config.ts). */
+  platforms?: import('../platforms/config.ts').EnvironmentPlatforms;
 }
 
 export interface ClientConfig {

@@ -60,6 +60,10 @@ export interface LedgerRow {
   rollout?: string | null;
   /** Its arm: `baseline` or `candidate`. */
   arm?: string | null;
+  /** The platform that served the request (`anthropic`, `bedrock`, `vertex`); null: no upstream attempt. */
+  platform?: string | null;
+  /** The platform's region (Bedrock, Vertex); null for the Claude API. */
+  region?: string | null;
 }
 
 /** Columns added after the first release, in the order they were added (src/ledger/migrate.ts). */
@@ -71,6 +75,8 @@ export const ADDED_COLUMNS: ReadonlyArray<
   ['agentId', 'agent_id', 'TEXT', 'text'],
   ['rollout', 'rollout', 'TEXT', 'text'],
   ['arm', 'arm', 'TEXT', 'text'],
+  ['platform', 'platform', 'TEXT', 'text'],
+  ['region', 'region', 'TEXT', 'text'],
 ];
 
 /** Column names in store order, with their SQL types (SQLite / PostgreSQL); added columns last. */
@@ -135,6 +141,8 @@ export function ledgerRowOf(r: ExchangeRecord): LedgerRow {
     agentId: r.attribution?.agentId ?? null,
     rollout: r.rollout?.id ?? null,
     arm: r.rollout?.arm ?? null,
+    platform: r.upstream.platform ?? null,
+    region: r.upstream.region ?? null,
   };
 }
 

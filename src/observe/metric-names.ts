@@ -60,6 +60,13 @@ export const METRICS = [
     help: 'Requests by status, status class (2xx, 4xx, 5xx, stream_error) and error type',
   },
   {
+    name: 'gantry_platform_requests_total',
+    type: 'counter',
+    unit: '{request}',
+    labels: ['environment', 'platform', 'region', 'status_class'],
+    help: 'Requests by the platform that served them (anthropic, bedrock, vertex) and its region',
+  },
+  {
     name: 'gantry_overhead_seconds',
     type: 'histogram',
     unit: 's',

@@ -249,6 +249,15 @@ export class GantryMetrics {
       status_class: sc,
       error_type: errorType,
     }));
+    // Which platform served (docs/platforms.md): a bounded set (configured environments, three platforms).
+    if (r.upstream.platform !== undefined) {
+      this.counter('gantry_platform_requests_total').inc({
+        environment: r.client?.environment ?? '',
+        platform: r.upstream.platform,
+        region: r.upstream.region ?? '',
+        status_class: sc,
+      });
+    }
     if (status === 401 || status === 403) {
       const source = r.error ? 'gateway' : 'upstream';
       this.counter('gantry_auth_failures_total').inc({ source, status: String(status) });

@@ -166,8 +166,14 @@ export interface Exchange {
     requestId?: string;
     status?: number;
     attempts: number;
-    /** Id of the upstream key used for the last attempt (never the key itself). */
+    /** Id of the upstream key used for the last attempt (never the key itself); a platform's name for a platform. */
     keyId?: string;
+    /** The platform of the last attempt (`anthropic`, `bedrock`, `vertex`). */
+    platform?: import('../platforms/prices.ts').PlatformName;
+    /** Its region (Bedrock, Vertex). */
+    region?: string;
+    /** Served by a platform's global endpoint (no regional premium). */
+    global?: boolean;
     /**
      * Releases what the upstream stage holds for this exchange (concurrency
      * slots, the key's in-flight count) once the response is complete.

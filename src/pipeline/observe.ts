@@ -42,6 +42,11 @@ export function logLine(r: ExchangeRecord): Record<string, unknown> {
     ttfb_ms: between(t.upstreamSent, t.firstByte),
     ttft_ms: round(r.ttftMs),
   };
+  // Which platform served, when it was not the Claude API (docs/platforms.md).
+  if (r.upstream.platform !== undefined && r.upstream.platform !== 'anthropic') {
+    line.platform = r.upstream.platform;
+    line.region = r.upstream.region;
+  }
   if (r.attribution?.sessionId) line.session_id = r.attribution.sessionId;
   if (r.attribution?.agentId) line.agent_id = r.attribution.agentId;
   if (r.cost) line.cost_usd_micros = r.cost.micros;

@@ -10,7 +10,8 @@
  *   SSE error type sent for a failed stream, the upstream's for a non-2xx
  *   answer, none for a success (even after retried attempts);
  * - the price: `costOf(usage, model)` with the model the upstream says it ran
- *   (`answeredModel`), else the model sent.
+ *   (`answeredModel`), else the model sent, at the prices of the platform that
+ *   served it (src/platforms/prices.ts: regional premiums).
  */
 import { type Cost, costOf } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
@@ -57,7 +58,15 @@ export interface ExchangeRecord {
   /** Gantry's own error, when it answered with one (or cut a stream with one). */
   readonly error?: GantryError;
   readonly decisions: readonly Decision[];
-  readonly upstream: Readonly<{ requestId?: string; status?: number; attempts: number; keyId?: string }>;
+  readonly upstream: Readonly<{
+    requestId?: string;
+    status?: number;
+    attempts: number;
+    keyId?: string;
+    /** The platform that served (or answered) the last attempt, and its region. */
+    platform?: import('../platforms/prices.ts').PlatformName;
+    region?: string;
+  }>;
   /** Milliseconds since arrival (see `ExchangeTimings`). */
   readonly timings: Readonly<ExchangeTimings>;
   /** Time to first token (streams), the one definition (`timeToFirstToken`). */
@@ -124,11 +133,27 @@ export function recordOf(ex: Exchange): ExchangeRecord {
       status: ex.upstream.status,
       attempts: ex.upstream.attempts,
       keyId: ex.upstream.keyId,
+      platform: ex.upstream.platform,
+      region: ex.upstream.region,
     },
     timings: ex.timings,
     ttftMs: timeToFirstToken(ex),
     usage: ex.usage,
-    cost: ex.usage ? costOf(ex.usage, priced) : undefined,
+    cost: ex.usage
+      ? costOf(
+          ex.usage,
+          priced,
+          ex.upstream.platform && ex.upstream.platform !== 'anthropic'
+            ? {
+                servedBy: {
+                  platform: ex.upstream.platform,
+                  region: ex.upstream.region,
+                  global: ex.upstream.global,
+                },
+              }
+            : undefined,
+        )
+      : undefined,
     stopReason: ex.message?.stopReason,
     messageId: ex.message?.id,
     batchResults: ex.batchResults,

@@ -125,3 +125,20 @@ test('property: a retry never sleeps past the deadline nor beyond the cap, and n
     ),
   );
 });
+
+test('the same model on another platform next: 429 (no other key), 5xx and no answer move there at once', () => {
+  const same = state({ nextTargetAvailable: true, nextTargetSameModel: true });
+  for (const s of [429, 500, 503, 529])
+    assert.deepEqual(decide(status(s), same), { next: 'next_target' }, String(s));
+  assert.deepEqual(decide({ kind: 'error', aborted: false }, same), { next: 'next_target' });
+  // Not for answers the SDK would not retry, and a 429 with another key left tries that key first.
+  assert.deepEqual(decide(status(400), same), { next: 'give_up', why: 'not_retryable' });
+  assert.deepEqual(decide(status(429), { ...same, otherKeyAvailable: true }), {
+    next: 'other_key',
+    takeOut: false,
+  });
+  // Another model next: only a 529 moves to it (a 500 retries the same target after a delay).
+  const other = state({ nextTargetAvailable: true, nextTargetSameModel: false });
+  assert.equal(decide(status(500), other).next, 'retry');
+  assert.deepEqual(decide(status(529), other), { next: 'next_target' });
+});

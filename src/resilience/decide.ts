@@ -11,7 +11,10 @@
  *    next key is tried (`other_key`), whatever is left of the attempts;
  * 3. an answer the SDK would not retry ends it;
  * 4. 429 with another usable key → that key at once, no delay;
- * 5. 529 with another target in the fallback chain → that target at once;
+ * 5. 529 with another target in the fallback chain → that target at once; when
+ *    the next target is the same model on another platform (Bedrock, Vertex),
+ *    also a 429, any 5xx, a timeout or no answer → that platform at once (the
+ *    client gets the same model either way, so waiting buys nothing);
  * 6. out of attempts → end;
  * 7. the retry delay (`retry-after-ms`, `retry-after`, else the SDK's backoff)
  *    beyond `maxRetryDelayMs` or past the total deadline → end;
@@ -41,6 +44,8 @@ export interface DecisionState {
   otherKeyAvailable: boolean;
   /** The fallback chain has a target after the current one. */
   nextTargetAvailable: boolean;
+  /** That target is the same model on another platform. */
+  nextTargetSameModel?: boolean;
   /** The key's secret changed while the attempt was in flight. */
   keyRotatedInFlight: boolean;
   /** Wall-clock ms, for `retry-after` given as an HTTP date. */
@@ -66,6 +71,7 @@ export function decide(attempt: FailedAttempt, s: DecisionState): Decision {
   if (!shouldRetry(status, headers)) return { next: 'give_up', why: 'not_retryable' };
   if (status === 429 && s.otherKeyAvailable) return { next: 'other_key', takeOut: false };
   if (status === 529 && s.nextTargetAvailable) return { next: 'next_target' };
+  if (s.nextTargetAvailable && s.nextTargetSameModel) return { next: 'next_target' };
   if (s.attempts >= s.maxAttempts) return { next: 'give_up', why: 'no_attempts_left' };
   const delay = retryDelay(headers, s.delayedRetries, s.random, s.wallClock);
   if (delay.ms > s.maxRetryDelayMs || s.now + delay.ms >= s.deadline) {

@@ -9,6 +9,13 @@
  * A probe's cause is classified: 401/403 -> `key_invalid` (revoked or
  * rotated), 429 -> `capacity`, 5xx/529 -> `upstream_outage`, no answer ->
  * `unreachable`.
+ *
+ * Each cloud platform of an environment (Bedrock, Vertex AI) is probed the
+ * same way with its own cheap request (its count-tokens API) and reported
+ * apart, under `environments.<name>.platforms.<platform>`, with platform
+ * causes: `credentials_invalid` (the platform refused the signature or token),
+ * `credentials_unavailable` (no credentials could be had), `model_unavailable`
+ * (the probe model is not enabled there), and the causes above.
  */
 import type { Pool } from 'undici';
 import { resolveModel } from '../anthropic/models.ts';
@@ -20,7 +27,16 @@ import type { ResilienceConfig } from './config.ts';
 import { KEY_STATES, type KeyState } from './config.ts';
 import type { KeyRing, KeyRingLogger, UpstreamKey } from './keys.ts';
 
-export type ProbeCause = 'ok' | 'key_invalid' | 'capacity' | 'upstream_outage' | 'unreachable' | 'no_value';
+export type ProbeCause =
+  | 'ok'
+  | 'key_invalid'
+  | 'capacity'
+  | 'upstream_outage'
+  | 'unreachable'
+  | 'no_value'
+  | 'credentials_invalid'
+  | 'credentials_unavailable'
+  | 'model_unavailable';
 
 export interface ProbeResult {
   cause: ProbeCause;
@@ -29,6 +45,27 @@ export interface ProbeResult {
   /** When the probe finished (ms since epoch). */
   at: number;
   latency_ms?: number;
+  /** What the platform said (its error message, or why there were no credentials); never a secret. */
+  detail?: string;
+}
+
+/** One cloud platform of an environment, as the health report probes it. */
+export interface PlatformProbeTarget {
+  environment: string;
+  platform: string;
+  region: string;
+  /** Its key ring (one key: the platform's credentials), taken out on credentials_invalid. */
+  ring: KeyRing;
+  /** Sends the platform's probe: the translated status and message, or why it could not be sent. */
+  probe(): Promise<{ status?: number; detail?: string; noCredentials?: boolean; noModel?: boolean }>;
+}
+
+/** What a platform probe's answer means. */
+export function classifyPlatformProbe(r: Awaited<ReturnType<PlatformProbeTarget['probe']>>): ProbeCause {
+  if (r.noCredentials) return 'credentials_unavailable';
+  if (r.noModel || r.status === 404) return 'model_unavailable';
+  if (r.status === 401 || r.status === 403) return 'credentials_invalid';
+  return classifyProbe(r.status);
 }
 
 /** What a probe's answer means. */
@@ -48,6 +85,8 @@ export interface UpstreamHealthOptions {
   rings: ReadonlyMap<string, KeyRing>;
   config: ResilienceConfig['health'];
   logger: KeyRingLogger;
+  /** The environments' cloud platforms (src/pipeline/upstream/platforms.ts). */
+  platforms?: readonly PlatformProbeTarget[];
 }
 
 export class UpstreamHealth {
@@ -55,6 +94,8 @@ export class UpstreamHealth {
   readonly #model: string;
   readonly #cache = new WeakMap<UpstreamKey, { result: ProbeResult; value: string }>();
   readonly #inflight = new WeakMap<UpstreamKey, Promise<ProbeResult>>();
+  readonly #platformCache = new WeakMap<PlatformProbeTarget, ProbeResult>();
+  readonly #platformInflight = new WeakMap<PlatformProbeTarget, Promise<ProbeResult>>();
   /** Number of probes sent (for tests and `/health`). */
   probes = 0;
   #closed = false;
@@ -121,6 +162,46 @@ export class UpstreamHealth {
     return result;
   }
 
+  /** The cached probe of a platform, refreshed when older than the interval (one in flight at a time). */
+  probePlatform(t: PlatformProbeTarget): Promise<ProbeResult> {
+    const cached = this.#platformCache.get(t);
+    if (cached && Date.now() - cached.at < this.#o.config.probeIntervalMs) return Promise.resolve(cached);
+    let running = this.#platformInflight.get(t);
+    if (!running) {
+      running = this.#runPlatform(t).finally(() => this.#platformInflight.delete(t));
+      this.#platformInflight.set(t, running);
+    }
+    return running;
+  }
+
+  async #runPlatform(t: PlatformProbeTarget): Promise<ProbeResult> {
+    this.probes += 1;
+    const started = performance.now();
+    let r: Awaited<ReturnType<PlatformProbeTarget['probe']>>;
+    try {
+      r = await t.probe();
+    } catch (err) {
+      r = { detail: (err as Error).message };
+    }
+    const cause = classifyPlatformProbe(r);
+    const result: ProbeResult = {
+      cause,
+      ...(r.status !== undefined ? { status: r.status } : {}),
+      at: Date.now(),
+      latency_ms: Math.round(performance.now() - started),
+      ...(r.detail ? { detail: r.detail.slice(0, 300) } : {}),
+    };
+    if (this.#closed) return result;
+    this.#platformCache.set(t, result);
+    const [key] = t.ring.keys;
+    if (cause === 'credentials_invalid' && key && key.state !== 'failed' && key.state !== 'disabled') {
+      t.ring.setState(key.id, 'failed', `health probe answered ${r.status}`);
+    } else if (cause === 'ok' && key?.state === 'failed') {
+      t.ring.setState(key.id, 'active', 'health probe succeeded');
+    }
+    return result;
+  }
+
   /** Probes every key that may take traffic and summarises, per environment and overall. */
   async report(): Promise<HealthReport> {
     const environments: HealthReport['environments'] = {};
@@ -141,8 +222,34 @@ export class UpstreamHealth {
         if (good.length > 0 && good.length === serving.length) status = 'healthy';
         else if (good.length > 0 || capacity.length > 0) status = 'degraded';
         else status = 'unhealthy';
-        const causes = [...new Set(keys.map((k) => k.probe?.cause).filter((c) => c && c !== 'ok'))];
-        environments[ring.environment] = { status, causes: causes as ProbeCause[], keys };
+        const causes: string[] = [
+          ...new Set(keys.map((k) => k.probe?.cause).filter((c) => c && c !== 'ok')),
+        ] as string[];
+        const targets = (this.#o.platforms ?? []).filter((t) => t.environment === ring.environment);
+        let platforms: HealthReport['environments'][string]['platforms'];
+        if (targets.length > 0) {
+          platforms = {};
+          let platformOk = false;
+          for (const t of targets) {
+            const probe = await this.probePlatform(t);
+            platforms[t.platform] = { region: t.region, state: t.ring.keys[0]?.state ?? 'active', probe };
+            if (probe.cause === 'ok') platformOk = true;
+            else causes.push(`${t.platform}:${probe.cause}`);
+          }
+          // Another platform serving the same models keeps the environment up; a failing one degrades it.
+          if (status === 'unhealthy' && platformOk) status = 'degraded';
+          else if (
+            status === 'healthy' &&
+            !targets.every((t) => platforms?.[t.platform]?.probe.cause === 'ok')
+          )
+            status = 'degraded';
+        }
+        environments[ring.environment] = {
+          status,
+          causes: causes as ProbeCause[],
+          keys,
+          ...(platforms ? { platforms } : {}),
+        };
         if (RANK[status] > RANK[worst]) worst = status;
       }),
     );
@@ -163,8 +270,11 @@ export interface HealthReport {
     string,
     {
       status: HealthStatus;
-      causes: ProbeCause[];
+      /** Key causes, and platform causes as `<platform>:<cause>` (e.g. `bedrock:credentials_invalid`). */
+      causes: Array<ProbeCause | `${string}:${ProbeCause}`>;
       keys: Array<{ id: string; state: string; probe: ProbeResult | undefined }>;
+      /** The environment's cloud platforms, each probed on its own. */
+      platforms?: Record<string, { region: string; state: string; probe: ProbeResult }>;
     }
   >;
 }
@@ -178,9 +288,14 @@ export function registerHealthRoutes(
     budget: RetryBudget;
     /** Store checks registered by other stages (ledger, limits state). */
     readiness?: ReadinessRegistry;
+    /** The environments' cloud platforms: their credentials' state is shown and set like a key's. */
+    platforms?: readonly PlatformProbeTarget[];
   },
 ): void {
   const { health, rings, breakers, budget, readiness } = deps;
+  const platforms = deps.platforms ?? [];
+  const platformRing = (environment: string, id: string) =>
+    platforms.find((t) => t.environment === environment && t.platform === id)?.ring;
   routes.add({
     method: 'GET',
     path: '/livez',
@@ -239,6 +354,20 @@ export function registerHealthRoutes(
       status: 200,
       body: {
         environments: Object.fromEntries([...rings].map(([name, ring]) => [name, ring.describe()])),
+        ...(platforms.length > 0
+          ? {
+              platforms: Object.fromEntries(
+                [...new Set(platforms.map((t) => t.environment))].map((env) => [
+                  env,
+                  Object.fromEntries(
+                    platforms
+                      .filter((t) => t.environment === env)
+                      .map((t) => [t.platform, { region: t.region, ...t.ring.describe()[0] }]),
+                  ),
+                ]),
+              ),
+            }
+          : {}),
         breakers: breakers.list(),
         retry_budget: budget.snapshot(),
       },
@@ -255,13 +384,18 @@ export function registerHealthRoutes(
         throw new GantryError('invalid_body', message);
       };
       if (!ring) return bad('`environment`: expected the name of a configured environment.');
-      if (typeof b.id !== 'string' || !ring.get(b.id))
-        return bad('`id`: expected the id of a key of this environment.');
+      // A platform's name (`bedrock`, `vertex`) sets the state of its credentials.
+      const target =
+        typeof b.id === 'string' && !ring.get(b.id) ? platformRing(ring.environment, b.id) : undefined;
+      if (typeof b.id !== 'string' || !(ring.get(b.id) || target))
+        return bad(
+          '`id`: expected the id of a key of this environment (or the name of one of its platforms).',
+        );
       if (typeof b.state !== 'string' || !KEY_STATES.includes(b.state as KeyState)) {
         return bad(`\`state\`: expected one of ${KEY_STATES.join(', ')}.`);
       }
-      ring.setState(b.id, b.state as KeyState, 'operator');
-      return { status: 200, body: { environment: ring.environment, keys: ring.describe() } };
+      (target ?? ring).setState(b.id, b.state as KeyState, 'operator');
+      return { status: 200, body: { environment: ring.environment, keys: (target ?? ring).describe() } };
     },
   });
 }

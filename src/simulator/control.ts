@@ -4,7 +4,8 @@
  *
  *   GET    /_sim/state                 snapshot of profile, tier, queues, counters
  *   POST   /_sim/reset                 back to the start state
- *   POST   /_sim/profile               { profile }
+ *   POST   /_sim/profile               { profile, platform? } (platform: bedrock | vertex: that platform's faults)
+ *   POST   /_sim/platform-auth         { aws?: { add?, expire?, restore? }, google?: { expireIssued?, revoke?, tokenTtlS? } }
  *   POST   /_sim/tier                  { tier } | { limits: { requests, inputTokens, outputTokens } }
  *   POST   /_sim/latency               { firstByte?, perChunk? } (number = fixed ms, or a distribution)
  *   POST   /_sim/reply                 { mode?: 'echo' | 'lorem', loremWords?, chunkSize? }
@@ -61,6 +62,7 @@ const faultSpec = z
     path: z.string().startsWith('/').optional(),
     method: z.string().optional(),
     model: z.string().optional(),
+    platform: z.enum(['anthropic', 'bedrock', 'vertex']).optional(),
     count: z.number().int().positive().optional(),
     durationMs: nonNeg.optional(),
     seconds: nonNeg.optional(),
@@ -103,7 +105,37 @@ const limits = z
   .strict();
 
 const schemas = {
-  profile: z.object({ profile: z.string() }).strict(),
+  profile: z.object({ profile: z.string(), platform: z.enum(['bedrock', 'vertex']).optional() }).strict(),
+  platformAuth: z
+    .object({
+      aws: z
+        .object({
+          add: z
+            .array(
+              z
+                .object({
+                  accessKeyId: z.string().min(1),
+                  secretAccessKey: z.string().min(1),
+                  sessionToken: z.string().optional(),
+                })
+                .strict(),
+            )
+            .optional(),
+          expire: z.array(z.string()).optional(),
+          restore: z.array(z.string()).optional(),
+        })
+        .strict()
+        .optional(),
+      google: z
+        .object({
+          expireIssued: z.boolean().optional(),
+          revoke: z.array(z.string()).optional(),
+          tokenTtlS: z.number().int().positive().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
   tier: z.union([
     z.object({ tier: z.enum(TIER_NAMES as [TierName, ...TierName[]]) }).strict(),
     z.object({ limits }).strict(),
@@ -152,7 +184,9 @@ function json(body: unknown, reply: FastifyReply): { ok: true; value: unknown } 
 export function snapshot(state: SimulatorState) {
   return {
     profile: state.profile,
+    platformProfiles: state.platformProfiles,
     profiles: PROFILE_NAMES,
+    platformAuth: state.platformAuth.describe(),
     tier: state.limiter.tierName,
     limits: state.limiter.limits,
     latency: state.latency,
@@ -209,12 +243,28 @@ export function registerControl(app: FastifyInstance, state: SimulatorState): vo
     return snapshot(state);
   });
 
-  route('POST', '/profile', schemas.profile, ({ profile }) => {
+  route('POST', '/profile', schemas.profile, ({ profile, platform }) => {
     if (!isProfileName(profile)) {
       return { status: 400, payload: { error: `unknown profile ${profile}`, profiles: PROFILE_NAMES } };
     }
-    state.setProfile(profile);
-    return { profile, description: PROFILES[profile].description, state: snapshot(state) };
+    state.setProfile(profile, platform);
+    return {
+      profile,
+      platform: platform ?? 'anthropic',
+      description: PROFILES[profile].description,
+      state: snapshot(state),
+    };
+  });
+
+  route('POST', '/platform-auth', schemas.platformAuth, ({ aws, google }) => {
+    const auth = state.platformAuth;
+    for (const k of aws?.add ?? []) auth.addAws(k);
+    for (const id of aws?.expire ?? []) auth.expireAws(id);
+    for (const id of aws?.restore ?? []) auth.restoreAws(id);
+    if (google?.tokenTtlS !== undefined) auth.tokenTtlS = google.tokenTtlS;
+    if (google?.expireIssued) auth.expireGoogle();
+    if (google?.revoke) auth.revokeGoogle(google.revoke);
+    return auth.describe();
   });
 
   route('POST', '/tier', schemas.tier, (t) => {

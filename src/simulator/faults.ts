@@ -6,7 +6,9 @@
  * next `count` matches, for `durationMs` (or `seconds`) on the simulator clock,
  * or until removed; `probability` makes it fire on a seeded random fraction of
  * matches (a miss consumes nothing). Stream faults (`cut`, `stream_error`) only
- * match streaming Messages requests. First matching fault wins.
+ * match streaming Messages requests. A fault belongs to one API family
+ * (`platform`: the Anthropic API by default, or Bedrock or Vertex), so one
+ * platform can storm while another is healthy. First matching fault wins.
  */
 import { type Latency, ZERO_LATENCY } from './random.ts';
 import type { TierName } from './ratelimit.ts';
@@ -49,6 +51,12 @@ export interface FaultSpec {
   method?: string;
   /** Model scope: only requests whose body names this model (as sent). Default any. */
   model?: string;
+  /**
+   * API family scope: `anthropic` (default), `bedrock` or `vertex`. Platform
+   * requests match `path` by the Anthropic route they stand for
+   * (`/v1/messages`, `/v1/messages/count_tokens`), and `model` by catalog id.
+   */
+  platform?: 'anthropic' | 'bedrock' | 'vertex';
   /** Fire on the next `count` matching requests, then disappear. */
   count?: number;
   /** Active for this long from creation (simulator clock). */
@@ -116,6 +124,7 @@ export class FaultSet {
     now: number,
     random: () => number,
     model?: string,
+    platform: 'anthropic' | 'bedrock' | 'vertex' = 'anthropic',
   ): Fault | undefined {
     if (this.#faults.length === 0) return undefined;
     let expired = false;
@@ -129,6 +138,7 @@ export class FaultSet {
       if (!pathMatches(f.path ?? '/v1/*', path)) continue;
       if (f.method && f.method.toUpperCase() !== method) continue;
       if (f.model !== undefined && f.model !== model) continue;
+      if ((f.platform ?? 'anthropic') !== platform) continue;
       if ((f.kind === 'cut' || f.kind === 'stream_error') && !streaming) continue;
       if (f.probability !== undefined && random() >= f.probability) continue;
       hit = f;

@@ -15,21 +15,24 @@ import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { LatencyConfig, ProfileName } from './faults.ts';
 import { isProfileName, PROFILE_NAMES } from './faults.ts';
+import type { PlatformCredentials } from './platforms/credentials.ts';
 import { SimClock, seededUuid, toSeed } from './random.ts';
 import { TIER_NAMES, type TierName } from './ratelimit.ts';
 import { buildServer } from './server.ts';
-import { SimulatorState } from './state.ts';
+import { type PlatformProfiles, SimulatorState } from './state.ts';
 
 export type { BatchResult, MessageBatch } from './batches.ts';
 export type { CacheUsage } from './cache.ts';
 export type { Fault, FaultKind, FaultSpec, LatencyConfig, Profile, ProfileName } from './faults.ts';
 export { PROFILE_NAMES, PROFILES } from './faults.ts';
 export type { ScriptedResponse } from './generate.ts';
+export type { AwsKey, PlatformCredentials } from './platforms/credentials.ts';
+export { SIMULATOR_AWS_KEY } from './platforms/credentials.ts';
 export type { Latency } from './random.ts';
 export { SimClock } from './random.ts';
 export type { Limits, TierName } from './ratelimit.ts';
 export { TIER_NAMES, TIERS } from './ratelimit.ts';
-export type { KeyState, KeyUpdate, RequestLogEntry } from './state.ts';
+export type { KeyState, KeyUpdate, PlatformProfiles, RequestLogEntry } from './state.ts';
 export { SimulatorState } from './state.ts';
 
 export interface SimulatorOptions {
@@ -60,6 +63,10 @@ export interface SimulatorOptions {
   requestLogSize?: number;
   /** Latency overrides on top of the profile's. */
   latency?: Partial<LatencyConfig>;
+  /** Fault profiles of the Bedrock and Vertex routes (default: healthy), e.g. `{ bedrock: 'flaky' }`. */
+  platformProfiles?: PlatformProfiles;
+  /** What the Bedrock and Vertex routes accept (default: the simulator's AWS key, any bearer token). */
+  platformCredentials?: Partial<PlatformCredentials>;
 }
 
 export interface Simulator {
@@ -99,7 +106,14 @@ export function createSimulator(options: SimulatorOptions = {}): {
     batchProcessingMs: options.batchProcessingMs ?? 200,
     requestLogSize: options.requestLogSize,
     latency: options.latency,
+    platformProfiles: options.platformProfiles,
+    platformCredentials: options.platformCredentials,
   });
+  for (const [platform, name] of Object.entries(options.platformProfiles ?? {})) {
+    if (!isProfileName(name)) {
+      throw new Error(`unknown ${platform} profile "${name}" (expected one of ${PROFILE_NAMES.join(', ')})`);
+    }
+  }
   const abort = new AbortController();
   // Every pending delay listens on this signal; hundreds can be pending under load.
   setMaxListeners(0, abort.signal);

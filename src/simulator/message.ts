@@ -74,10 +74,16 @@ export function chunk(s: string, size: number): string[] {
   return out;
 }
 
-/** One encoded SSE frame plus whether it is a content delta (per-chunk latency applies before deltas). */
+/**
+ * One encoded SSE frame plus whether it is a content delta (per-chunk latency
+ * applies before deltas); `event` and `data` are its parts, for families that
+ * frame events otherwise (Bedrock's event stream).
+ */
 export interface Frame {
   text: string;
   delta: boolean;
+  event: string;
+  data: Record<string, unknown>;
 }
 
 /**
@@ -92,8 +98,8 @@ export function streamFrames(
   chunkSize: number,
 ): Frame[] {
   const frames: Frame[] = [];
-  const push = (event: string, data: unknown, delta = false) =>
-    frames.push({ text: encodeEvent(event, data), delta });
+  const push = (event: string, data: Record<string, unknown>, delta = false) =>
+    frames.push({ text: encodeEvent(event, data), delta, event, data });
   push('message_start', {
     type: 'message_start',
     message: {

@@ -14,6 +14,8 @@ import {
   type ProfileName,
 } from './faults.ts';
 import type { ScriptedResponse } from './generate.ts';
+import type { Family } from './http.ts';
+import { PlatformAuth, type PlatformCredentials } from './platforms/credentials.ts';
 import { rng, type SimClock } from './random.ts';
 import { type Limits, RateLimiter, type TierName } from './ratelimit.ts';
 
@@ -78,6 +80,9 @@ export class RequestLog {
   }
 }
 
+/** A fault profile per platform API. */
+export type PlatformProfiles = Partial<Record<'bedrock' | 'vertex', ProfileName>>;
+
 export interface KeyState {
   /** Accept any non-empty key (unless revoked). */
   acceptAny: boolean;
@@ -110,6 +115,10 @@ export interface StateOptions {
   batchProcessingMs: number;
   requestLogSize: number | undefined;
   latency: Partial<LatencyConfig> | undefined;
+  /** Fault profiles of the platform APIs (Bedrock, Vertex); absent: healthy. */
+  platformProfiles?: PlatformProfiles;
+  /** Platform credentials the Bedrock and Vertex routes accept (defaults in platforms/credentials.ts). */
+  platformCredentials?: Partial<PlatformCredentials>;
 }
 
 const asList = (v: string | string[] | undefined): string[] =>
@@ -126,6 +135,10 @@ export class SimulatorState {
   /** Seeded generator for latency samples and probabilistic faults. */
   random: () => number;
   profile: ProfileName;
+  /** The fault profiles installed for the Bedrock and Vertex routes (faults only; latency is shared). */
+  platformProfiles: PlatformProfiles;
+  /** What the Bedrock and Vertex routes accept (SigV4 keys, OAuth tokens). */
+  readonly platformAuth: PlatformAuth;
   latency: LatencyConfig;
   /** How replies are made when no script applies: echo the last user text, or seeded lorem. */
   replyMode: { mode: 'echo' | 'lorem'; loremWords: number } = { mode: 'echo', loremWords: 40 };
@@ -147,6 +160,8 @@ export class SimulatorState {
     this.random = rng(o.seed);
     this.cache = new PromptCache(() => this.clock.now());
     this.profile = o.profile;
+    this.platformProfiles = { ...o.platformProfiles };
+    this.platformAuth = new PlatformAuth(o.platformCredentials, () => this.clock.now());
     const p = PROFILES[o.profile];
     this.latency = { ...p.latency, ...o.latency };
     this.limiter = new RateLimiter(() => this.clock.now(), o.tier ?? ('tier' in p ? p.tier : 'build'));
@@ -172,6 +187,10 @@ export class SimulatorState {
     const now = this.clock.now();
     for (const spec of PROFILES[this.profile].faults as readonly FaultSpec[])
       this.faults.add(spec, now, true);
+    for (const [platform, name] of Object.entries(this.platformProfiles)) {
+      for (const spec of PROFILES[name].faults as readonly FaultSpec[])
+        this.faults.add({ ...spec, platform: platform as Family }, now, true);
+    }
   }
 
   // ---- auth ----
@@ -246,8 +265,14 @@ export class SimulatorState {
     return this.faults.add(spec, this.clock.now());
   }
 
-  matchFault(method: string, path: string, streaming: boolean, model?: string): Fault | undefined {
-    return this.faults.match(method, path, streaming, this.clock.now(), this.random, model);
+  matchFault(
+    method: string,
+    path: string,
+    streaming: boolean,
+    model?: string,
+    platform: Family = 'anthropic',
+  ): Fault | undefined {
+    return this.faults.match(method, path, streaming, this.clock.now(), this.random, model, platform);
   }
 
   setLatency(l: Partial<LatencyConfig>): void {
@@ -258,8 +283,17 @@ export class SimulatorState {
     this.limiter.setTier(tier);
   }
 
-  /** Switches profile: its latency, its faults (replacing every fault) and its tier when it has one. */
-  setProfile(name: ProfileName): void {
+  /**
+   * Switches profile: its latency, its faults (replacing every fault) and its
+   * tier when it has one. `platform` switches only that platform's faults.
+   */
+  setProfile(name: ProfileName, platform?: 'bedrock' | 'vertex'): void {
+    if (platform) {
+      this.platformProfiles[platform] = name;
+      this.faults.clear();
+      this.#installProfileFaults();
+      return;
+    }
     this.profile = name;
     const p = PROFILES[name];
     this.latency = { ...p.latency };
@@ -278,6 +312,8 @@ export class SimulatorState {
     this.clock.reset();
     this.random = rng(o.seed);
     this.profile = o.profile;
+    this.platformProfiles = { ...o.platformProfiles };
+    this.platformAuth.reset();
     const p = PROFILES[o.profile];
     this.latency = { ...p.latency, ...o.latency };
     this.limiter.setTier(o.tier ?? ('tier' in p ? p.tier : 'build'));

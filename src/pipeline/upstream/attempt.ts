@@ -7,10 +7,16 @@
  * the route table by the transport. One AbortController per attempt, aborted
  * by the client going away or by the total deadline; a stream's body is then
  * governed by the idle timeout alone.
+ *
+ * An attempt on a cloud platform (`AttemptInput.platform`) has one more step
+ * on each side: the platform adapter prepares the request (URL, body, signed
+ * or authorized headers) and reads the answer back into the Messages API's
+ * (error envelope and status, a stream's events): src/platforms/adapter.ts.
  */
 import type { Readable } from 'node:stream';
 import type { Pool } from 'undici';
 import { GantryError } from '../../errors.ts';
+import type { PlatformAdapter } from '../../platforms/adapter.ts';
 import type { Timeouts } from '../../resilience/config.ts';
 import type { UpstreamKey } from '../../resilience/keys.ts';
 import type { Exchange } from '../exchange.ts';
@@ -46,6 +52,8 @@ export interface AttemptInput {
   probe: boolean;
   /** Client headers the client's config keeps from the upstream (`clients[].deny_headers`). */
   denyHeaders?: ReadonlySet<string>;
+  /** The attempt goes to a cloud platform: its adapter, pool, and the platform's id of the model. */
+  platform?: { adapter: PlatformAdapter; pool: Pool; model: string; platformModel: string };
 }
 
 const since = (ex: Exchange) => performance.now() - ex.startedAt;
@@ -118,14 +126,48 @@ export async function sendAttempt(o: SendOptions, ex: Exchange, a: AttemptInput)
   const bodyTimeout = ex.stream ? Math.min(o.bodyTimeoutMs, a.timeouts.streamIdleMs) : o.bodyTimeoutMs;
   ex.upstream.keyId = a.key.id;
   ex.upstream.attempts += 1;
-  ex.timings.upstreamSent = since(ex);
-  let res: UpstreamResponse;
-  try {
-    res = await o.pool.request({
+  const p = a.platform;
+  ex.upstream.platform = p?.adapter.name ?? 'anthropic';
+  ex.upstream.region = p?.adapter.region;
+  ex.upstream.global = p ? p.adapter.isGlobal(p.platformModel) : undefined;
+  let request: {
+    path: string;
+    method: 'GET' | 'POST' | 'DELETE';
+    headers: Record<string, string | string[]>;
+    body: Buffer | undefined;
+  };
+  if (p) {
+    try {
+      request = await p.adapter.prepare({
+        route: ex.route.kind,
+        body: { ...ex.body, model: p.model },
+        stream: ex.stream,
+        headers: ex.headers,
+        platformModel: p.platformModel,
+      });
+    } catch (err) {
+      settle();
+      // No credentials (an empty reference, the AWS chain or Google token failing): this platform cannot be tried now.
+      const error = new GantryError(
+        'upstream_key_unavailable',
+        `The ${p.adapter.name} credentials of environment "${p.adapter.environment}" are not available: ${(err as Error).message}`,
+        { cause: err },
+      );
+      return { kind: 'error', failed: true, aborted: false, error };
+    }
+  } else {
+    request = {
       path: o.prefix + ex.target,
       method: ex.method as 'GET' | 'POST' | 'DELETE',
       headers: upstreamRequestHeaders(ex.headers, a.keyValue, a.denyHeaders),
       body: a.body,
+    };
+  }
+  ex.timings.upstreamSent = since(ex);
+  let res: UpstreamResponse;
+  try {
+    res = await (p?.pool ?? o.pool).request({
+      ...request,
       signal: attemptCtl.signal,
       headersTimeout,
       bodyTimeout,
@@ -139,7 +181,7 @@ export async function sendAttempt(o: SendOptions, ex: Exchange, a: AttemptInput)
   }
   ex.timings.upstreamHeaders = since(ex);
   ex.upstream.status = res.statusCode;
-  const requestId = res.headers['request-id'];
+  const requestId = p ? p.adapter.requestId(res.headers) : res.headers['request-id'];
   if (typeof requestId === 'string') ex.upstream.requestId = requestId;
   if (res.statusCode >= 400) {
     let buf: Buffer;
@@ -155,6 +197,18 @@ export async function sendAttempt(o: SendOptions, ex: Exchange, a: AttemptInput)
       };
     }
     settle();
+    if (p) {
+      // The platform's error in the API's envelope and status (the breaker and `decide` see the API's status).
+      const t = p.adapter.error(res.statusCode, res.headers, buf);
+      ex.upstream.requestId ??= p.adapter.requestId(res.headers, buf);
+      return {
+        kind: 'status',
+        failed: t.status >= 500 || t.status === 408,
+        status: t.status,
+        headers: t.headers,
+        body: t.body,
+      };
+    }
     return {
       kind: 'status',
       failed: res.statusCode >= 500 || res.statusCode === 408,
@@ -163,7 +217,30 @@ export async function sendAttempt(o: SendOptions, ex: Exchange, a: AttemptInput)
       body: buf,
     };
   }
+  let done = settle;
+  if (p) {
+    // The platform's answer in the API's form; the platform's own body is released with the attempt
+    // (a converted stream a client abandons must not hold the platform's connection).
+    const original = res.body as unknown as Readable;
+    try {
+      const out = await p.adapter.success(ex.route.kind, ex.stream, res.headers, original);
+      res = { ...res, headers: out.headers, body: out.body } as unknown as UpstreamResponse;
+    } catch (err) {
+      settle();
+      original.destroy();
+      return {
+        kind: 'error',
+        failed: true,
+        aborted: ex.signal.aborted,
+        error: upstreamFailure(err, ex, a.timeouts),
+      };
+    }
+    done = () => {
+      settle();
+      original.destroy();
+    };
+  }
   // Streams are governed by the idle timeout once they started.
   if (ex.stream) clearTimeout(timer);
-  return { kind: 'ok', failed: false, res, done: settle };
+  return { kind: 'ok', failed: false, res, done };
 }

@@ -7,11 +7,11 @@
  * | layer | module | job |
  * |---|---|---|
  * | concurrency | src/resilience/concurrency.ts | per-client and per-key slots with a bounded queue (529 `load_shed` beyond) |
- * | fallback | src/resilience/fallback.ts | the chain of targets: the requested model, then `fallback_models` |
- * | key ring | src/resilience/keys.ts | one of the environment's keys per attempt; 401/403 take a key out |
- * | breaker | src/resilience/breaker.ts | per key and model; an open breaker is skipped |
+ * | fallback | src/resilience/fallback.ts, ./platforms.ts | the chain of targets: the requested model on each platform of the environment, then `fallback_models` |
+ * | key ring | src/resilience/keys.ts | one of the environment's keys per attempt (a platform's credentials are its one key); 401/403 take a key out |
+ * | breaker | src/resilience/breaker.ts | per key (or platform) and model; an open breaker is skipped |
  * | retry | src/resilience/decide.ts | what to do after an attempt: a pure function of the attempt and the state |
- * | send | ./attempt.ts | one attempt over the keep-alive pool |
+ * | send | ./attempt.ts | one attempt over the keep-alive pool (a platform's: prepared and read back by its adapter, src/platforms/) |
  * | relay | ./relay.ts | the answer to the client as it arrives: one SSE decoding chain, usage tap |
  *
  * Every retry happens before `ex.response` is set, so before any byte reached
@@ -24,6 +24,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { GantryError } from '../../errors.ts';
+import { PLATFORM_MODELS } from '../../platforms/models.ts';
 import { BreakerOpenError, Breakers } from '../../resilience/breaker.ts';
 import { RetryBudget } from '../../resilience/budget.ts';
 import { ConcurrencyLimiter, LoadShedError } from '../../resilience/concurrency.ts';
@@ -31,13 +32,14 @@ import type { ClientResilience, Timeouts } from '../../resilience/config.ts';
 import { type Decision, decide } from '../../resilience/decide.ts';
 import { degradedResponse } from '../../resilience/degrade.ts';
 import { FallbackChain } from '../../resilience/fallback.ts';
-import { registerHealthRoutes, UpstreamHealth } from '../../resilience/health.ts';
+import { type PlatformProbeTarget, registerHealthRoutes, UpstreamHealth } from '../../resilience/health.ts';
 import { KeyRing, type UpstreamKey } from '../../resilience/keys.ts';
 import { requestBytes } from '../body.ts';
 import type { Exchange } from '../exchange.ts';
 import { downstreamResponseHeaders } from '../headers.ts';
 import type { Stage, StageContext } from '../stage.ts';
 import { type Attempt, type SendOptions, sendAttempt, upstreamFailure } from './attempt.ts';
+import { type Target, UpstreamPlatforms } from './platforms.ts';
 import { readAll, readMessage, relayBody, relaySse, tapWholeBatchResults } from './relay.ts';
 import { BATCH_OBJECT_ROUTES, rewriteResultsUrls } from './results-url.ts';
 
@@ -54,7 +56,7 @@ interface Plan {
   denyHeaders?: ReadonlySet<string>;
 }
 
-export function upstream(ctx: StageContext): Stage {
+export async function upstream(ctx: StageContext): Promise<Stage> {
   const { config, secrets, logger } = ctx;
   const rc = config.resilience;
   const base = new URL(config.upstream.baseUrl);
@@ -86,10 +88,20 @@ export function upstream(ctx: StageContext): Stage {
   for (const env of Object.values(config.environments)) {
     rings.set(env.name, new KeyRing(env, secrets, logger, perKey, Math.random, ctx.events.upstreamKey));
   }
+  // Claude on Bedrock / Vertex AI where environments configure them (their packages load only then).
+  const platforms = await UpstreamPlatforms.build(config, secrets, logger, perKey, ctx.events.upstreamKey);
   const breakers = new Breakers(rc.breaker, logger, ctx.events.breaker);
   const budget = new RetryBudget(rc.retryBudget);
-  const health = new UpstreamHealth({ pool, prefix, rings, config: rc.health, logger });
-  registerHealthRoutes(ctx.routes, { health, rings, breakers, budget, readiness: ctx.readiness });
+  const probes = platformProbes(platforms, rc.health);
+  const health = new UpstreamHealth({ pool, prefix, rings, config: rc.health, logger, platforms: probes });
+  registerHealthRoutes(ctx.routes, {
+    health,
+    rings,
+    breakers,
+    budget,
+    readiness: ctx.readiness,
+    platforms: probes,
+  });
 
   const planOf = (own: ClientResilience | undefined, deny?: readonly string[]): Plan => {
     const limit = own?.maxConcurrency ?? rc.concurrency.perClient;
@@ -132,13 +144,13 @@ export function upstream(ctx: StageContext): Stage {
     name: 'upstream',
     async request(ex) {
       const client = ex.client!;
-      const ring = rings.get(client.environment);
+      const anthropicRing = rings.get(client.environment);
       const noKey = () =>
         new GantryError(
           'upstream_key_unavailable',
           `The upstream key of environment "${client.environment}" is not available; run \`gantry config check\` on the gateway.`,
         );
-      if (!ring) throw noKey();
+      if (!anthropicRing) throw noKey();
       const plan = plans.get(client.name) ?? defaultPlan;
       const held: Array<() => void> = [];
       ex.upstream.release = () => {
@@ -149,22 +161,41 @@ export function upstream(ctx: StageContext): Stage {
       budget.recordRequest();
       const deadline = ex.startedAt + plan.timeouts.totalMs;
       const requested = ex.model;
-      const chain = new FallbackChain(
-        ex.route.kind === 'messages' && requested !== undefined
-          ? [requested, ...plan.fallbackModels]
-          : [requested],
+      const chain = new FallbackChain<Target>(
+        platforms.targets(
+          client.environment,
+          ex.route.kind,
+          ex.route.kind === 'messages' && requested !== undefined
+            ? [requested, ...plan.fallbackModels]
+            : [requested],
+        ),
       );
+      const firstPlatform = chain.current.platform;
       const excluded = new Set<string>();
       let attempts = 0;
       let delayedRetries = 0;
       let last: Exclude<Attempt, { kind: 'ok' }> | undefined;
       let openRetryAfterMs: number | undefined;
       let keyFailover: string | undefined;
-      const failOver = (rule: 'model' | 'key', detail: string | undefined) =>
+      const failOver = (rule: 'model' | 'key' | 'platform', detail: string | undefined) =>
         ex.decisions.push({ stage: 'upstream', action: 'failed_over', rule, detail });
+      /** Moves to the next target, recording whether the model or the platform changed. */
+      const advance = (): boolean => {
+        const from = chain.current;
+        if (!chain.advance()) return false;
+        excluded.clear();
+        const to = chain.current;
+        if (to.model !== from.model) failOver('model', to.model);
+        else failOver('platform', to.platform);
+        return true;
+      };
 
       for (;;) {
-        const model = chain.current;
+        const target = chain.current;
+        const model = target.model;
+        const onPlatform =
+          target.platform === 'anthropic' ? undefined : platforms.get(client.environment, target.platform);
+        const ring = onPlatform?.ring ?? anthropicRing;
         const breakerFor = (k: UpstreamKey) =>
           model === undefined ? undefined : breakers.get(`${ring.environment}/${k.id}`, model);
         const usable = (k: UpstreamKey) => !excluded.has(k.id) && (breakerFor(k)?.available() ?? true);
@@ -175,17 +206,14 @@ export function upstream(ctx: StageContext): Stage {
             if (b && !b.available())
               openRetryAfterMs = Math.min(openRetryAfterMs ?? Infinity, b.retryAfterMs());
           }
-          if (chain.advance()) {
-            excluded.clear();
-            failOver('model', chain.current);
-            continue;
-          }
+          if (advance()) continue;
           break;
         }
         if (attempts >= plan.maxAttempts) break;
         const keyValue = key.value();
         if (keyValue === undefined) throw noKey();
-        const body = requestBytes(ex, model);
+        // A platform's adapter builds its own body; the Claude API gets the client's bytes.
+        const body = onPlatform ? undefined : requestBytes(ex, model);
         if (model !== requested) {
           ex.requestedModel = requested;
           ex.model = model;
@@ -210,6 +238,16 @@ export function upstream(ctx: StageContext): Stage {
               deadline,
               probe,
               denyHeaders: plan.denyHeaders,
+              ...(onPlatform && model !== undefined && target.platformModel !== undefined
+                ? {
+                    platform: {
+                      adapter: onPlatform.adapter,
+                      pool: onPlatform.pool,
+                      model,
+                      platformModel: target.platformModel,
+                    },
+                  }
+                : {}),
             });
           const breaker = breakerFor(key);
           result = breaker ? await breaker.run(attempt) : await attempt(false);
@@ -225,7 +263,11 @@ export function upstream(ctx: StageContext): Stage {
         if (result.kind === 'ok') {
           held.push(releaseKey);
           ex.errorType = undefined; // earlier attempts' errors were handled here
-          await respond(ex, result, keyFailover);
+          await respond(
+            ex,
+            result,
+            target.platform !== firstPlatform ? `platform:${target.platform}` : keyFailover,
+          );
           return;
         }
         releaseKey();
@@ -249,6 +291,7 @@ export function upstream(ctx: StageContext): Stage {
             maxRetryDelayMs: rc.maxRetryDelayMs,
             otherKeyAvailable: other !== undefined,
             nextTargetAvailable: chain.hasNext,
+            nextTargetSameModel: chain.next !== undefined && chain.next.model === model,
             keyRotatedInFlight: key.value() !== keyValue,
           },
         );
@@ -269,9 +312,7 @@ export function upstream(ctx: StageContext): Stage {
           continue;
         }
         if (d.next === 'next_target') {
-          chain.advance();
-          excluded.clear();
-          failOver('model', chain.current);
+          advance();
           continue;
         }
         // A delayed retry of the same kind of target costs budget; the failovers above do not.
@@ -304,6 +345,7 @@ export function upstream(ctx: StageContext): Stage {
       const retried = attempts > 1;
       if (last?.kind === 'status') {
         const headers = downstreamResponseHeaders(last.headers, ex.id);
+        servedHeaders(ex, headers, platforms);
         if (retried) headers['x-should-retry'] = 'false';
         ex.response = { status: last.status, headers, body: last.body };
         return;
@@ -325,6 +367,7 @@ export function upstream(ctx: StageContext): Stage {
     },
     async close() {
       health.close();
+      await platforms.close();
       // In-flight requests already had the drain timeout: wait briefly for the pool to
       // close cleanly, then destroy it so nothing abandoned can hold shutdown open.
       await Promise.race([pool.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
@@ -340,8 +383,11 @@ export function upstream(ctx: StageContext): Stage {
   ): Promise<void> {
     const { res } = a;
     const headers = downstreamResponseHeaders(res.headers, ex.id);
+    servedHeaders(ex, headers, platforms);
     if (ex.requestedModel !== undefined && ex.model !== ex.requestedModel) {
       headers['gantry-fallback'] = String(ex.model);
+    } else if (keyFailover?.startsWith('platform:')) {
+      headers['gantry-fallback'] = keyFailover;
     } else if (keyFailover !== undefined) {
       headers['gantry-fallback'] = `key:${ex.upstream.keyId}`;
     }
@@ -384,6 +430,64 @@ export function upstream(ctx: StageContext): Stage {
       body: relayBody(body, ex, contentType.includes('json'), a.done),
     };
   }
+}
+
+/**
+ * The health probe of each platform: its count-tokens API with the probe
+ * model (or the first model of the table it offers), the answer read back
+ * into the API's status and message.
+ */
+function platformProbes(
+  platforms: UpstreamPlatforms,
+  cfg: { probeModel: string; probeTimeoutMs: number },
+): PlatformProbeTarget[] {
+  return platforms.all().map(({ adapter, pool, ring }) => ({
+    environment: adapter.environment,
+    platform: adapter.name,
+    region: adapter.region,
+    ring,
+    async probe() {
+      const model = [cfg.probeModel, ...PLATFORM_MODELS.map((r) => r.model)].find(
+        (m) => adapter.modelId('count_tokens', m) !== undefined,
+      );
+      if (model === undefined) return { noModel: true };
+      let request: Awaited<ReturnType<typeof adapter.probeRequest>>;
+      try {
+        request = await adapter.probeRequest(model);
+      } catch (err) {
+        return { noCredentials: true, detail: (err as Error).message };
+      }
+      if (!request) return { noModel: true };
+      try {
+        const res = await pool.request({
+          ...request,
+          headersTimeout: cfg.probeTimeoutMs,
+          bodyTimeout: cfg.probeTimeoutMs,
+          signal: AbortSignal.timeout(cfg.probeTimeoutMs),
+        });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        if (res.statusCode < 400) return { status: res.statusCode };
+        const t = adapter.error(res.statusCode, res.headers, body);
+        const message = (JSON.parse(t.body.toString('utf8')) as { error?: { message?: string } }).error
+          ?.message;
+        return { status: t.status, ...(message ? { detail: message } : {}) };
+      } catch (err) {
+        return { detail: (err as Error).message };
+      }
+    },
+  }));
+}
+
+/** `gantry-platform` / `gantry-region`: which platform (and region) served, when the environment has platforms. */
+function servedHeaders(
+  ex: Exchange,
+  headers: Record<string, string | string[]>,
+  platforms: UpstreamPlatforms,
+): void {
+  const platform = ex.upstream.platform;
+  if (platform === undefined || !platforms.has(ex.client?.environment ?? '')) return;
+  headers['gantry-platform'] = platform;
+  if (ex.upstream.region !== undefined) headers['gantry-region'] = ex.upstream.region;
 }
 
 function withHeaders(err: GantryError, headers: Record<string, string>): GantryError {
