@@ -177,10 +177,10 @@ describe('gateway with limits on Redis', () => {
 
   test('downgrade: a spent budget switches the model, rewriting only the model bytes', async () => {
     sim.state.enqueue({ lorem: 80 });
-    await sdk('down').messages.create(params({ model: 'claude-sonnet-4-5', max_tokens: 400 }));
+    await sdk('down').messages.create(params({ model: 'claude-sonnet-4-6', max_tokens: 400 }));
     await sleep(100);
     const raw =
-      '{"model": "claude-sonnet-4-5","max_tokens":16, "messages":[{"role":"user","content":"model: \\"x\\""}],"metadata":{"model":"keep"}}';
+      '{"model": "claude-sonnet-4-6","max_tokens":16, "messages":[{"role":"user","content":"model: \\"x\\""}],"metadata":{"model":"keep"}}';
     const res = await fetch(`${gateway.url}/v1/messages`, {
       method: 'POST',
       headers: {
