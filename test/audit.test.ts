@@ -223,7 +223,7 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
     ],
     good: [
       ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*latency recorded: latency\.startTimer\(\)/],
-      ['py-pass', 'pass', /app\/main\.py:17 .*latency recorded: Histogram/],
+      ['py-pass', 'pass', /app\/main\.py:\d+ .*latency recorded: latency\.time\(\)/],
     ],
   },
   'OBS-3': {

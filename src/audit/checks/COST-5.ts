@@ -6,10 +6,9 @@
  * `warn` ("could not resolve"); missing where the API requires it `fail`;
  * unset where the library has a default: the default is judged.
  */
-import { resolveModel } from '../../anthropic/models.ts';
 import { numbers } from '../code/values.ts';
 import type { Evidence, Finding } from '../result.ts';
-import { defaultMaxTokens, describeUnknown, maxTokensKnob, modelsOf } from './knobs.ts';
+import { catalogModels, defaultMaxTokens, describeUnknown, maxTokensKnob } from './knobs.ts';
 import { requestSites } from './sites.ts';
 import { at, dedupe, type Evaluator, fail, findings, NO_CLAUDE, na, ok, warn } from './util.ts';
 
@@ -56,9 +55,7 @@ export const evaluate: Evaluator = (ctx) => {
       }
       values = ns;
     }
-    const models = modelsOf(ctx, s)
-      .map((id) => resolveModel(id.replace(/^anthropic[/:]/, '')))
-      .filter((e) => e !== undefined);
+    const models = catalogModels(ctx, s);
     const smallest = models.reduce<(typeof models)[number] | undefined>(
       (a, e) =>
         a === undefined ||

@@ -17,6 +17,7 @@ import { findKinds, named, stringLiteral } from '../code/lang.ts';
 import type { ModuleInfo } from '../code/module.ts';
 import { isUnknown, options, type Value } from '../code/values.ts';
 import type { AuditContext } from '../context.ts';
+import { normalizeModelId } from '../model-ids.ts';
 import type { Evidence, Finding } from '../result.ts';
 import { modelsOf } from './knobs.ts';
 import { requestSites } from './sites.ts';
@@ -29,6 +30,8 @@ interface Prompt {
   value: Value;
   /** Where the prompt is written. */
   at: { file: string; line: number };
+  /** The message carrying it is marked for caching (LlamaIndex `additional_kwargs`). */
+  cached?: boolean;
 }
 
 interface Sized {
@@ -113,6 +116,19 @@ function frameworkPrompts(ctx: AuditContext, s: Site): Prompt[] {
         const a = c.kwargs.get('content') ?? c.args[0];
         if (a) out.push({ value: ctx.ev.eval(a, m), at: { file: m.file, line: c.line } });
       }
+      // LlamaIndex ChatMessage(role="system" | MessageRole.SYSTEM, content=…)
+      if (
+        /(^|\.)ChatMessage(\.from_str)?$/.test(c.calleeText) &&
+        /system/i.test(c.kwargs.get('role')?.text() ?? '')
+      ) {
+        const a = c.kwargs.get('content') ?? c.args[0];
+        if (a)
+          out.push({
+            value: ctx.ev.eval(a, m),
+            at: { file: m.file, line: c.line },
+            cached: CACHE_MARK.test(c.node.text()),
+          });
+      }
       const sp = c.kwargs.get('system_prompt') ?? c.kwargs.get('system');
       if (sp && (c.kwargs.has('llm') || /Agent|Options|Engine|Chain/.test(c.name)))
         out.push({ value: ctx.ev.eval(sp, m), at: { file: m.file, line: c.line } });
@@ -189,7 +205,10 @@ export const evaluate: Evaluator = (ctx) => {
       continue;
     }
     if (prompts.length === 0 && !tools) continue;
-    const models = modelsOf(ctx, s).map((id) => resolveModel(id.replace(/^anthropic[/:]/, '')));
+    const models = modelsOf(ctx, s).map((id) => {
+      const ref = normalizeModelId(id);
+      return ref ? resolveModel(ref.id) : undefined;
+    });
     const min = Math.min(
       ...models.map((e) => e?.min_cacheable_tokens ?? DEFAULT_MIN_CACHEABLE),
       DEFAULT_MIN_CACHEABLE * 8,
@@ -205,11 +224,17 @@ export const evaluate: Evaluator = (ctx) => {
     const list0 =
       prompts.length > 0
         ? prompts
-        : [{ value: { kind: 'null', at: { file: s.file, line: s.line, text: '' } } as Value, at: s }];
+        : [
+            {
+              value: { kind: 'null', at: { file: s.file, line: s.line, text: '' } } as Value,
+              at: s,
+            } as Prompt,
+          ];
     for (const p of list0) {
       const sz = size(ctx, p.value);
       const tokens = estimateTextTokens(sz.text) + toolsT;
-      const cached = topLevelCache || sz.cached || toolsCached || CACHE_MARK.test(siteText);
+      const cached =
+        topLevelCache || sz.cached || p.cached === true || toolsCached || CACHE_MARK.test(siteText);
       if (tokens >= threshold) {
         if (cached) ev.push(at(p.at, `system prompt + tools ~${tokens} tokens, cached`));
         else

@@ -44,6 +44,12 @@ function onCallPath(ctx: AuditContext, s: Site, h: Hit): boolean {
   if (!m) return false;
   if (s.file === h.file && s.call && s.call.start >= a && s.call.start < b) return true;
   const scope = ctx.scopes.forSite(s);
+  // a framework client: the functions using it make its requests
+  if (
+    s.kind === 'client' &&
+    [...scope.siteFns].some((f) => f.module.file === h.file && a >= f.start && a < f.end)
+  )
+    return true;
   // a function that receives the calling function as a callback runs it inside its own try
   const receivers = s.fn?.callbackOf ? ctx.graph.resolve(s.fn.callbackOf) : [];
   if (receivers.some((f) => f.module.file === h.file && h.offset >= f.start && h.offset < f.end)) return true;

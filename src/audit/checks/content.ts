@@ -10,7 +10,7 @@
 import type { SgNode } from '@ast-grep/napi';
 import type { Site } from '../clients/site.ts';
 import { LOG_CALL } from '../code/evidence.ts';
-import { findKinds, named, startOf } from '../code/lang.ts';
+import { findKinds, named, startOf, stringLiteral } from '../code/lang.ts';
 import type { CallInfo, FnInfo } from '../code/module.ts';
 import type { Scope } from '../code/scope.ts';
 import type { AuditContext } from '../context.ts';
@@ -20,11 +20,15 @@ const CONTENT_NAMES =
 const CONTENT_PROPS =
   /^(content|text|messages|prompt|completion|output_text|delta|choices|user_message|userMessage)$/;
 const META_PROPS =
-  /^(length|usage|id|model|stop_reason|stopReason|status|status_code|statusCode|headers|type|role|name|request_id|_request_id|requestID|error|code|message_id|input_tokens|output_tokens|finish_reason|size|count|keys)$/;
+  /^(length|usage|id|model|stop_reason|stopReason|status|status_code|statusCode|headers|type|role|name|request_id|_request_id|requestID|error|code|message_id|input_tokens|output_tokens|finish_reason|size|count|keys|providerMetadata|provider_metadata|response_metadata|responseMetadata|usage_metadata|usageMetadata|responseHeaders|\$metadata|ResponseMetadata|raw)$/;
 
 /** Arguments of a Claude call that are settings, not content. */
 const META_NAMES =
   /^(self|this|cls|model|models?_?id|modelId|model_?name|modelName|max_?tokens|maxTokens|temperature|top_?[pk]|api_?key|apiKey|url|endpoint|headers|client|session|timeout|stream|options|config|settings|betas|tool_choice|toolChoice|tools|schema|region|retries|attempt)$/i;
+
+/** Request methods of framework clients and the chains / agents built from them. */
+const FRAMEWORK_CALL =
+  /^(invoke|ainvoke|stream|astream|batch|abatch|chat|achat|stream_chat|astream_chat|complete|acomplete|stream_complete|predict|apredict|run|arun|generate|agenerate|query|aquery|acall)$/;
 
 function isPrint(ct: string): boolean {
   return /^(print|pprint|console\.(log|info|warn|error|debug|trace))$/.test(ct);
@@ -50,9 +54,19 @@ export function taintedIn(
   };
   const inF = (c: CallInfo) => c.module === f.module && c.start >= f.start && c.start < f.end;
   const calls = f.module.calls.filter(inF);
-  const isClaude = (c: CallInfo) => c === site.call || ctx.claude.sites.some((s) => s.call === c);
+  const isClaude = (c: CallInfo) =>
+    c === site.call ||
+    ctx.claude.sites.some((s) => s.call === c) ||
+    // a framework client's request method, in a function that uses the client
+    (site.kind === 'client' && scope.siteFns.has(f) && FRAMEWORK_CALL.test(c.name));
+  const inScope = (g: FnInfo) => scope.fns.has(g) || scope.siteFns.has(g);
+  // a function of the scope handed to a wrapper (`pRetry(send)`, `breaker.fire(ask)`): the wrapper returns its result
+  const passesScopeFn = (c: CallInfo) =>
+    c.args.some(
+      (a) => a.kind() === 'identifier' && f.module.functions.some((g) => g.name === a.text() && inScope(g)),
+    );
   for (const c of calls) {
-    const toScope = isClaude(c) || ctx.graph.resolve(c).some((g) => scope.fns.has(g) || scope.siteFns.has(g));
+    const toScope = isClaude(c) || passesScopeFn(c) || ctx.graph.resolve(c).some(inScope);
     if (!toScope) continue;
     if (which === 'both') for (const a of [...c.args, ...c.kwargs.values()]) addIds(a);
     // the result variable
@@ -104,6 +118,14 @@ function carries(n: SgNode, tainted: Set<string>): boolean {
 
 function metadataUse(id: SgNode): boolean {
   const p = id.parent();
+  // r["usage"] / r['ResponseMetadata']
+  if (p && /^(subscript|subscript_expression)$/.test(String(p.kind()))) {
+    const obj = p.field('value') ?? p.field('object');
+    const key = p.field('subscript') ?? p.field('index');
+    const k = key ? stringLiteral(key) : undefined;
+    if (obj?.range().start.index === id.range().start.index && k !== undefined && META_PROPS.test(k))
+      return true;
+  }
   if (
     p &&
     /member_expression|attribute/.test(String(p.kind())) &&

@@ -6,12 +6,14 @@
  * such setting, e.g. the Claude Agent SDK).
  */
 import type { SgNode } from '@ast-grep/napi';
+import { type ModelEntry, resolveModel } from '../../anthropic/models.ts';
 import { type OptionRead, readOption, type Site } from '../clients/site.ts';
 import { STYLES } from '../clients/styles.ts';
 import type { Hit } from '../code/evidence.ts';
 import { named } from '../code/lang.ts';
 import { type Evaluator, isUnknown, locOf, numbers, options, type Value } from '../code/values.ts';
 import type { AuditContext } from '../context.ts';
+import { normalizeModelId } from '../model-ids.ts';
 
 export type Knob =
   | { state: 'set'; value: Value; where: string; unit: 's' | 'ms' | 'retries' | 'attempts' | 'tokens' }
@@ -378,7 +380,14 @@ export function modelsOf(ctx: AuditContext, s: Site): string[] {
   const out: string[] = [];
   for (const r of reads) {
     if (r.state !== 'set') continue;
-    for (const o of options(r.value)) if (o.kind === 'string' && !o.partial) out.push(o.value);
+    for (const o of options(r.value)) {
+      if (o.kind === 'string' && !o.partial) out.push(o.value);
+      // a provider function's model (`anthropic('claude-…')`, `bedrock('anthropic.claude-…')`)
+      if (o.kind === 'external') {
+        const a = externalArg(ev, o, 'model', 0);
+        for (const x of a ? options(a) : []) if (x.kind === 'string' && !x.partial) out.push(x.value);
+      }
+    }
   }
   return out;
 }
@@ -423,4 +432,15 @@ function globalAssignment(ctx: AuditContext, target: RegExp): Value | undefined 
     }
   }
   return undefined;
+}
+
+/** Catalog entries of the models a site uses, whatever the platform's spelling of the id. */
+export function catalogModels(ctx: AuditContext, s: Site): ModelEntry[] {
+  const out: ModelEntry[] = [];
+  for (const id of modelsOf(ctx, s)) {
+    const ref = normalizeModelId(id);
+    const e = ref ? resolveModel(ref.id) : undefined;
+    if (e) out.push(e);
+  }
+  return out;
 }

@@ -26,6 +26,32 @@ export const TRANSPORT: Record<'ts' | 'py', RegExp> = {
 
 type UrlKind = 'messages' | 'probe' | 'other' | undefined;
 
+/** Constructors of HTTP clients / sessions that carry a base URL and default headers. */
+const HTTP_CLIENT =
+  /^(httpx\.(Async)?Client|aiohttp\.ClientSession|requests\.Session|axios\.create|ky\.create|got\.extend|(undici\.)?Pool|(undici\.)?Client)$/;
+
+/** A `.post(…)` on a client whose base URL is the API (`httpx.Client(base_url="https://api.anthropic.com")`). */
+function throughApiClient(ev: Evaluator, call: CallInfo, m: ModuleInfo): boolean {
+  const recv = call.callee.field('object');
+  if (!recv) return false;
+  for (const o of options(ev.eval(recv, m))) {
+    if (o.kind !== 'external' || !HTTP_CLIENT.test(o.callee.replace(/\s+/g, ''))) continue;
+    for (const a of named(o.node.field('arguments'))) {
+      const v = a.kind() === 'keyword_argument' ? a.field('value') : a;
+      if (!v) continue;
+      const val = ev.eval(v, o.module);
+      if (
+        urlKind(val) ||
+        urlKind(ev.prop(val, 'baseURL')) ||
+        urlKind(ev.prop(val, 'base_url')) ||
+        hasAnthropicHeaders(ev, val)
+      )
+        return true;
+    }
+  }
+  return false;
+}
+
 function urlKind(v: Value): UrlKind {
   let kind: UrlKind;
   for (const o of options(v)) {
@@ -59,6 +85,12 @@ export function recogniseHttp(project: Project, graph: CallGraph, ev: Evaluator,
     if (!HTTP_HINT.test(m.text)) continue;
     for (const call of m.calls) {
       if (call.name === 'require' || call.name === 'import') continue;
+      // an HTTP client built for the API is not a request; its `.post(…)` calls are
+      if (HTTP_CLIENT.test(call.calleeText.replace(/\s+/g, ''))) continue;
+      if (call.receiver && /^(post|request|stream)$/.test(call.name) && throughApiClient(ev, call, m)) {
+        found.push({ call, kind: 'call', module: m });
+        continue;
+      }
       const args = [...call.args, ...call.kwargs.values()];
       if (args.length === 0) continue;
       let url: UrlKind;

@@ -120,8 +120,9 @@ const OUTPUT_SCAN_LIB =
   /(^|\.)(analyzer\.analyze|AnalyzerEngine|AnonymizerEngine|scrubadub\.clean|Guard\(\)\.(parse|validate)|llm_guard\.scan_output|scan_output)$/;
 const MODERATION =
   /(?:^|[._])(moderat\w*|content_?safety\w*|contentSafety\w*|check_?toxic\w*|checkToxic\w*|toxicity\w*|llama_?guard\w*|guardrail\w*|perspective\w*|classify_?(harm|safety|toxic)\w*|apply_guardrail|applyGuardrail)$/i;
+/** Calls that record a latency (a metric's constructor alone records nothing). */
 const LATENCY_METRIC =
-  /^(Histogram|Summary|createHistogram|histogram|recordValue|timing|distribution|observe|record_latency|recordLatency|startTimer|start_timer|labels|record)$/;
+  /^(histogram|recordValue|timing|distribution|observe|record_latency|recordLatency|startTimer|start_timer|labels|record|time)$/;
 const TIMER_CALL =
   /^(Date\.now\(\)|performance\.now\(\)|time\.time\(\)|time\.perf_counter\(\)|time\.monotonic\(\)|process\.hrtime\.bigint\(\)|timeit\.default_timer\(\)|(datetime\.)?datetime\.now\([^)]*\)|new Date\(\))$/;
 /** Logging calls (console / logger / logging / print). */
@@ -185,7 +186,8 @@ export function collectEvidence(m: ModuleInfo): Hit[] {
     if (v === undefined) continue;
     for (const [re, kind] of TYPE_STRINGS) if (re.test(v)) add('error-kind', kind, s);
     for (const [re, kind] of CLASS_KINDS) if (re.test(v)) add('error-kind', kind, s);
-    if (/^request-id$/i.test(v)) add('request-id', 'request-id header', s);
+    if (/^(request-id|x-request-id|x-amzn-requestid)$/i.test(v)) add('request-id', 'request-id header', s);
+    else if (/^(RequestId|request_id|requestId|requestID)$/.test(v)) add('request-id', v, s);
     if (/^anthropic-ratelimit-/i.test(v)) add('ratelimit-headers', v, s);
     for (const [re, field] of USAGE_FIELDS) if (re.test(v) && field !== 'whole') add('usage', field, s);
   }
@@ -211,9 +213,10 @@ export function collectEvidence(m: ModuleInfo): Hit[] {
     if (!/status|code\b|statusCode|status_code/i.test(head)) continue;
     const body = String(c.kind()).includes('switch') || String(c.kind()).includes('match') ? text : text;
     const nums = [...body.matchAll(/\b([1-5]\d\d)\b/g)].map((x) => Number(x[1]));
-    const ranges = [...text.matchAll(/(>=?|<)\s*(4|5)\d\d/g)];
-    for (const kind of kindsOfStatuses(nums)) add('error-kind', kind, c);
-    if (ranges.length > 0 && nums.length > 0 && /[<>]=?\s*500/.test(text)) add('error-kind', 'api_error', c);
+    // a range (`status >= 400`) tells errors from successes, not one kind from another; `>= 500` is the server errors
+    const range = /^[^=!<>]*(>=?|<=?)\s*[1-5]\d\d\s*$/.test(text) && !/==|\bin\b|case/.test(text);
+    if (!range) for (const kind of kindsOfStatuses(nums)) add('error-kind', kind, c);
+    else if (/>=?\s*(500|499)\b/.test(text)) add('error-kind', 'api_error', c);
   }
   // ---- calls: scanning, moderation, metrics, timers, retry libraries, timeouts
   for (const call of m.calls) {
@@ -226,7 +229,7 @@ export function collectEvidence(m: ModuleInfo): Hit[] {
     if (
       LATENCY_METRIC.test(name) &&
       !/^(time|datetime|Date|performance|timeit)\./.test(ct) &&
-      /(histogram|summary|metric|prom|timer|statsd|meter|latency|duration|datadog|otel|instrument|observ)/i.test(
+      /(histogram|summary|metric|prom|timer|statsd|meter|latency|duration|datadog|otel|instrument|observ|_time\b|seconds)/i.test(
         ct,
       )
     )
