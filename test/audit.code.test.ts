@@ -1,0 +1,244 @@
+/**
+ * The audit reads code, not text: evidence is tied to Claude call sites,
+ * tests never count, values are resolved across files (and say so when they
+ * cannot be), placeholders are not keys, health routes are followed through
+ * the call graph, model ids are read from config files and judged on the
+ * audit date.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { runAudit } from '../src/audit/audit.ts';
+import type { CheckResult } from '../src/audit/result.ts';
+import { lookalikeKey } from './audit-support.ts';
+
+const NOW = new Date('2026-12-04T00:00:00Z');
+
+function audit(files: Record<string, string>, now = NOW) {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-code-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  const r = runAudit(dir, { now });
+  return (id: string): CheckResult => {
+    const c = r.checks.find((x) => x.id === id);
+    assert.ok(c, id);
+    return c;
+  };
+}
+
+const text = (c: CheckResult) =>
+  [...c.findings, ...c.evidence].map((e) => `${e.file}:${e.line} ${e.message}`).join('\n');
+
+const CLIENT =
+  "import Anthropic from '@anthropic-ai/sdk';\nexport const client = new Anthropic({ maxRetries: 4, timeout: 90_000 });\n";
+
+describe('evidence is tied to the Claude call sites', () => {
+  test('a latency histogram elsewhere in the repository does not cover the call; one in its caller does', () => {
+    const files = {
+      'src/client.ts': CLIENT,
+      'src/chat.ts': [
+        "import { client } from './client.ts';",
+        'export async function ask(q: string) {',
+        "  return client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 512, messages: [{ role: 'user', content: q }] });",
+        '}',
+      ].join('\n'),
+      'src/jobs/export.ts': [
+        "import { Histogram } from 'prom-client';",
+        "const h = new Histogram({ name: 'export_seconds', help: 'export' });",
+        'export async function run() { const end = h.startTimer(); await Promise.resolve(); end(); }',
+      ].join('\n'),
+    };
+    assert.equal(audit(files)('OBS-2').outcome, 'fail');
+    const covered = audit({
+      ...files,
+      'src/route.ts': [
+        "import { Histogram } from 'prom-client';",
+        "import { ask } from './chat.ts';",
+        "const latency = new Histogram({ name: 'claude_seconds', help: 'claude' });",
+        'export async function handle(q: string) {',
+        '  const end = latency.startTimer();',
+        '  try { return await ask(q); } finally { end(); }',
+        '}',
+      ].join('\n'),
+    })('OBS-2');
+    assert.equal(covered.outcome, 'pass');
+    assert.match(text(covered), /src\/route\.ts:5 latency recorded: latency\.startTimer\(\)/);
+  });
+
+  test('tests never count as production evidence, and calls in tests are not production calls', () => {
+    const c = audit({
+      'src/client.ts': CLIENT,
+      'src/chat.ts': [
+        "import { client } from './client.ts';",
+        'export async function ask(q: string) {',
+        "  return client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 512, messages: [{ role: 'user', content: q }] });",
+        '}',
+      ].join('\n'),
+      'test/chat.test.ts': [
+        "import Anthropic from '@anthropic-ai/sdk';",
+        "import { ask } from '../src/chat.ts';",
+        'try { await ask("hi"); } catch (e) {',
+        '  if (e instanceof Anthropic.AuthenticationError || e instanceof Anthropic.BadRequestError) throw e;',
+        '  if (e instanceof Anthropic.RateLimitError || e instanceof Anthropic.InternalServerError) throw e;',
+        '  if ((e as { status?: number }).status === 529) throw e;',
+        '}',
+      ].join('\n'),
+    })('ERR-1');
+    assert.equal(c.outcome, 'fail');
+    assert.doesNotMatch(text(c), /test\//);
+  });
+});
+
+describe('values are resolved across files', () => {
+  test("a wrapper's parameter is judged through every call site (a bad one fails, naming where)", () => {
+    const c = audit({
+      'src/llm.ts': [
+        "import Anthropic from '@anthropic-ai/sdk';",
+        'export function makeClient(retries: number) {',
+        '  return new Anthropic({ maxRetries: retries, timeout: 90_000 });',
+        '}',
+      ].join('\n'),
+      'src/a.ts': "import { makeClient } from './llm.ts';\nexport const fast = makeClient(3);\n",
+      'src/b.ts':
+        "import { makeClient } from './llm.ts';\nimport { BATCH_RETRIES } from './limits.ts';\nexport const batch = makeClient(BATCH_RETRIES);\n",
+      'src/limits.ts': 'export const BATCH_RETRIES = 9;\n',
+    })('ERR-2');
+    assert.equal(c.outcome, 'fail');
+    assert.match(text(c), /gives 3 \/ 9 retries|gives 9 \/ 3 retries/);
+  });
+
+  test('config objects, env defaults and committed env files resolve; an unset variable is a warn, never a pass', () => {
+    const cfg = [
+      "import Anthropic from '@anthropic-ai/sdk';",
+      'const config = { llm: { timeoutMs: Number(process.env.LLM_TIMEOUT_MS ?? 90_000), retries: 4 } };',
+      'export const client = new Anthropic({ maxRetries: config.llm.retries, timeout: config.llm.timeoutMs });',
+    ].join('\n');
+    const ok = audit({ 'src/client.ts': cfg })('REL-1');
+    assert.equal(ok.outcome, 'pass');
+    assert.match(text(ok), /timeout 90 s/);
+    const unresolved = audit({ 'src/client.ts': cfg.replace(' ?? 90_000', '') })('REL-1');
+    assert.equal(unresolved.outcome, 'warn');
+    assert.match(text(unresolved), /could not resolve the timeout: environment variable LLM_TIMEOUT_MS/);
+    const fromEnvFile = audit({
+      'src/client.ts': cfg.replace(' ?? 90_000', ''),
+      '.env.production': 'LLM_TIMEOUT_MS=600000\n',
+    })('REL-1');
+    assert.equal(fromEnvFile.outcome, 'fail');
+    assert.match(text(fromEnvFile), /timeout is 10 min/);
+  });
+
+  test('a Python prompt file read at start-up is sized for COST-6', () => {
+    const long = 'Answer as the support assistant of Example Corp, politely and precisely. '.repeat(120);
+    const c = audit({
+      'prompts/system.md': long,
+      'app/main.py': [
+        'import anthropic',
+        'from pathlib import Path',
+        'SYSTEM = Path("prompts/system.md").read_text()',
+        'client = anthropic.Anthropic(max_retries=4, timeout=90)',
+        'def ask(q):',
+        '    return client.messages.create(model="claude-sonnet-4-6", max_tokens=512, system=SYSTEM, messages=[{"role": "user", "content": q}])',
+      ].join('\n'),
+    })('COST-6');
+    assert.equal(c.outcome, 'fail');
+    assert.match(
+      text(c),
+      /system prompt \+ tools of ~\d+ tokens \(minimum cacheable 1024\) sent without cache_control/,
+    );
+  });
+});
+
+describe('KEY-2: placeholders are not keys', () => {
+  test('documented placeholders and low-entropy strings pass; a real-looking key in any tracked file fails', () => {
+    const placeholders = audit({
+      '.env.example': 'ANTHROPIC_API_KEY=sk-ant-api03-your-key-here\n',
+      'README.md': 'export ANTHROPIC_API_KEY=sk-ant-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n',
+      'src/a.ts': "const k = 'sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-AA';\n",
+    })('KEY-2');
+    assert.equal(placeholders.outcome, 'pass');
+    const real = audit({ 'docs/setup.md': `Use \`${lookalikeKey(7)}\` to try it.\n` })('KEY-2');
+    assert.equal(real.outcome, 'fail');
+    assert.match(text(real), /docs\/setup\.md:1 an Anthropic API key in a tracked file/);
+  });
+});
+
+describe('REL-3 follows the health route', () => {
+  test("the handler's callees are followed across files; a retired model there fails", () => {
+    const c = audit({
+      'src/client.ts': CLIENT,
+      'src/probe.ts': [
+        "import { client } from './client.ts';",
+        'export async function probeClaude() {',
+        "  await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });",
+        '}',
+      ].join('\n'),
+      'src/server.ts': [
+        "import express from 'express';",
+        "import { probeClaude } from './probe.ts';",
+        'const app = express();',
+        "app.get('/healthz', async (_req, res) => { await probeClaude(); res.json({ ok: true }); });",
+      ].join('\n'),
+    })('REL-3');
+    assert.equal(c.outcome, 'fail');
+    assert.match(
+      text(c),
+      /src\/server\.ts:4 health route \/healthz probes with a retired model \(claude-sonnet-4-5\)/,
+    );
+  });
+
+  test('a client-side call to /health is not a health route', () => {
+    const c = audit({
+      'src/client.ts': CLIENT,
+      'src/app.ts': [
+        "import express from 'express';",
+        "import { client } from './client.ts';",
+        'const app = express();',
+        "app.post('/chat', async (req, res) => res.json(await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 256, messages: req.body.messages })));",
+        "export async function upstreamUp() { return (await fetch('http://billing/health')).ok; }",
+      ].join('\n'),
+    })('REL-3');
+    assert.equal(c.outcome, 'fail');
+    assert.match(text(c), /no \/health, \/healthz or \/readyz route/);
+  });
+});
+
+describe('COST-4: model ids from code and config files, judged on the audit date', () => {
+  test('ids in .env, YAML, JSON and TOML are read; tests and fixtures one level lower', () => {
+    const files = {
+      'src/client.ts': CLIENT,
+      '.env.production': 'CLAUDE_MODEL=claude-3-5-sonnet-20241022\n',
+      'config/app.yaml': 'llm:\n  model: claude-haiku-4-20250514\n',
+      'config/models.json': '{ "fallback": "claude-sonnet-4-6" }\n',
+      'pyproject.toml': '[tool.app]\nmodel = "claude-opus-4-5-20251101"\n',
+      'test/fixtures/req.json': '{ "model": "claude-2.1" }\n',
+    };
+    const c = audit(files)('COST-4');
+    assert.equal(c.outcome, 'fail');
+    const t = text(c);
+    assert.match(t, /\.env\.production:1 model claude-3-5-sonnet-20241022 is retired since 2025-10-28/);
+    assert.match(
+      t,
+      /config\/app\.yaml:2 unknown model id claude-haiku-4-20250514; did you mean claude-haiku-4-5/,
+    );
+    assert.match(t, /pyproject\.toml:2 model claude-opus-4-5-20251101 is deprecated/);
+    const fixture = c.findings.find((f) => f.file === 'test/fixtures/req.json');
+    assert.equal(fixture?.level, 'warn');
+    assert.match(fixture?.message ?? '', /in a test or fixture/);
+  });
+
+  test('a deprecated model becomes a retired one on its retirement date', () => {
+    const files = {
+      'src/a.ts': `${CLIENT}export const r = client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [] });\n`,
+    };
+    const before = audit(files, new Date('2026-11-29T00:00:00Z'))('COST-4');
+    assert.equal(before.outcome, 'warn');
+    assert.match(text(before), /deprecated/);
+    const after = audit(files, new Date('2026-11-30T00:00:00Z'))('COST-4');
+    assert.equal(after.outcome, 'fail');
+    assert.match(text(after), /retired since 2026-11-30/);
+  });
+});
