@@ -15,7 +15,6 @@ import type { ResolvedConfig } from '../config/types.ts';
 import { type Recognition, recognise } from './clients/recognise.ts';
 import { readOption, type Site } from './clients/site.ts';
 import { CallGraph } from './code/callgraph.ts';
-import { findKinds, stringLiteral } from './code/lang.ts';
 import { isTestFile, Project } from './code/project.ts';
 import { Scopes } from './code/scope.ts';
 import { Evaluator } from './code/values.ts';
@@ -165,17 +164,20 @@ function collectModelIds(project: Project): ModelIdHit[] {
     }
     const text = /\.([cm]?[jt]sx?|py)$/.test(file) ? project.text(file) : undefined;
     if (!text || !/claude-/.test(text)) continue;
-    const m = project.module(file);
-    if (!m) continue;
-    for (const s of findKinds(m.root, m.family, ['string', 'template_string'])) {
-      const v = stringLiteral(s);
-      if (v === undefined || v.length > 120 || !/claude/.test(v)) continue;
-      const ref = normalizeModelId(v);
-      if (ref) out.push({ ...ref, file, line: s.range().start.line + 1, test });
-    }
+    // quoted strings holding a model id, outside comments (a text scan: no parse needed)
+    text.split('\n').forEach((l, i) => {
+      if (!l.includes('claude') || /^\s*(\/\/|#|\*|\/\*)/.test(l)) return;
+      for (const q of l.matchAll(QUOTED)) {
+        const ref = normalizeModelId(q[2]);
+        if (ref) out.push({ ...ref, file, line: i + 1, test });
+      }
+    });
   }
   return out;
 }
+
+/** A single-line quoted string of at most 120 characters that mentions claude. */
+const QUOTED = /(["'`])((?:(?!\1)[^\\\n]){0,120}?claude(?:(?!\1)[^\\\n]){0,120}?)\1/g;
 
 /** Committed env files as one map (a real `.env` wins over `.env.example`). */
 function readEnvFiles(project: Project): Map<string, string> {

@@ -5,9 +5,10 @@ import { at, type Evaluator, manual, NO_CLAUDE, na, ok } from './util.ts';
 export const evaluate: Evaluator = (ctx) => {
   if (!ctx.usesClaude) return na(NO_CLAUDE);
   const hits = ctx.project
-    .parsed()
-    .filter((m) => !isTestFile(m.file))
-    .flatMap((m) => ctx.scopes.hitsOf(m).filter((h) => h.kind === 'ratelimit-headers'));
+    .codeFiles()
+    .filter((f) => !isTestFile(f) && /anthropic-ratelimit-/i.test(ctx.project.text(f) ?? ''))
+    .map((f) => ctx.project.module(f))
+    .flatMap((m) => (m ? ctx.scopes.hitsOf(m).filter((h) => h.kind === 'ratelimit-headers') : []));
   if (hits.length > 0)
     return ok(
       'the app reads anthropic-ratelimit-* headers',

@@ -47,9 +47,9 @@ function size(ctx: AuditContext, v: Value, depth = 0): Sized {
   const opts = options(v);
   const strings = opts.filter((o) => o.kind === 'string');
   if (strings.length > 0 && strings.length === opts.length) {
-    // several options: the shortest bounds from below
+    // several options (a wrapper's callers pass different prompts): the longest decides whether caching pays
     const best = strings.reduce((a, b) =>
-      (a as { value: string }).value.length <= (b as { value: string }).value.length ? a : b,
+      (a as { value: string }).value.length >= (b as { value: string }).value.length ? a : b,
     ) as Extract<Value, { kind: 'string' }>;
     return { text: best.value, unknown: best.partial ?? [], cached: false };
   }

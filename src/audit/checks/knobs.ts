@@ -11,6 +11,7 @@ import { type OptionRead, readOption, type Site } from '../clients/site.ts';
 import { STYLES } from '../clients/styles.ts';
 import type { Hit } from '../code/evidence.ts';
 import { named } from '../code/lang.ts';
+import { isTestFile } from '../code/project.ts';
 import { type Evaluator, isUnknown, locOf, numbers, options, type Value } from '../code/values.ts';
 import type { AuditContext } from '../context.ts';
 import { normalizeModelId } from '../model-ids.ts';
@@ -73,7 +74,7 @@ export function retriesKnob(ctx: AuditContext, s: Site): Knob {
     case 'litellm': {
       const r = readOption(ev, s, ['num_retries', 'max_retries']);
       if (r.state !== 'unset') return fromRead(r, 'retries', 'num_retries');
-      const global = globalAssignment(ctx, /^litellm\.num_retries$/);
+      const global = globalAssignment(ctx, /^litellm\.num_retries$/, 'num_retries');
       return global
         ? { state: 'set', value: global, where: 'litellm.num_retries', unit: 'retries' }
         : { state: 'unset', default: 0 };
@@ -421,8 +422,11 @@ export function retryBound(
 }
 
 /** `x = value` assignments at module level anywhere in production code (e.g. `litellm.num_retries = 3`). */
-function globalAssignment(ctx: AuditContext, target: RegExp): Value | undefined {
-  for (const m of ctx.project.parsed()) {
+function globalAssignment(ctx: AuditContext, target: RegExp, hint: string): Value | undefined {
+  for (const f of ctx.project.codeFiles()) {
+    if (isTestFile(f) || !ctx.project.text(f)?.includes(hint)) continue;
+    const m = ctx.project.module(f);
+    if (!m) continue;
     for (const a of m.root.findAll({
       rule: { kind: m.family === 'py' ? 'assignment' : 'assignment_expression' },
     } as never)) {

@@ -210,8 +210,8 @@ export class CallGraph {
     const recv = norm((call.receiver ?? '').split('.').pop() ?? '');
     const wide = distinctive(name);
     const files = wide
-      ? this.filesMentioning(name)
-      : this.filesMentioning(name).filter(
+      ? this.filesDefining(name)
+      : this.filesDefining(name).filter(
           (f) =>
             f === call.module.file ||
             imported.has(f) ||
@@ -239,12 +239,45 @@ export class CallGraph {
   filesMentioning(name: string): string[] {
     const hit = this.mentionCache.get(name);
     if (hit) return hit;
-    const re = new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`);
-    const out = this.project.codeFiles().filter((f) => {
-      const t = this.project.text(f);
-      return t?.includes(name) && re.test(t);
-    });
+    if (!this.words) {
+      // one pass over the code: word → files (names are looked up many times)
+      const words = new Map<string, string[]>();
+      for (const f of this.project.codeFiles()) {
+        const seen = new Set((this.project.text(f) ?? '').match(/[A-Za-z_$][\w$]*/g) ?? []);
+        for (const w of seen) {
+          const list = words.get(w);
+          if (list) list.push(f);
+          else words.set(w, [f]);
+        }
+      }
+      this.words = words;
+    }
+    const out = this.words.get(name) ?? [];
     this.mentionCache.set(name, out);
+    return out;
+  }
+
+  private words: Map<string, string[]> | undefined;
+
+  private readonly definingCache = new Map<string, string[]>();
+
+  /**
+   * Code files that may define a function or method `name` (a text test that
+   * over-approximates: the parse confirms), so resolving a name parses only those.
+   */
+  filesDefining(name: string): string[] {
+    const hit = this.definingCache.get(name);
+    if (hit) return hit;
+    const n = name.replace(/\$/g, '\\$');
+    const py = new RegExp(`\\bdef\\s+${n}\\s*\\(|\\b${n}\\s*=[^=]`);
+    const ts = new RegExp(
+      `\\bfunction\\s*\\*?\\s*${n}\\b|\\b${n}\\s*[:=][^=]|(^\\s*|[{,]\\s*)(?:(?:public|private|protected|static|async|override|get|set)\\s+)*\\*?${n}\\s*(?:<[^>]*>)?\\s*\\([^;\\n]*$`,
+      'm',
+    );
+    const out = this.filesMentioning(name).filter((f) =>
+      (f.endsWith('.py') ? py : ts).test(this.project.text(f) ?? ''),
+    );
+    this.definingCache.set(name, out);
     return out;
   }
 

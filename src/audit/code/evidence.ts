@@ -6,7 +6,7 @@
  * checks can keep only hits in the scope of a Claude call (scope.ts).
  */
 import type { SgNode } from '@ast-grep/napi';
-import { clip, findKinds, line, named, startOf, stringLiteral } from './lang.ts';
+import { clip, endOf, findKinds, line, named, startOf, stringLiteral } from './lang.ts';
 import type { ModuleInfo } from './module.ts';
 
 export type ErrorKind =
@@ -149,9 +149,22 @@ export function collectEvidence(m: ModuleInfo): Hit[] {
   const idKinds = ts
     ? [{ kind: 'identifier' }, { kind: 'property_identifier' }, { kind: 'shorthand_property_identifier' }]
     : [{ kind: 'identifier' }];
-  for (const id of m.root.findAll({ rule: { any: idKinds } } as never)) {
+  // only identifiers that can be evidence (one regex in the query keeps the N-API crossings few)
+  const idRegex = `^(${[
+    ...CLASS_KINDS.map(([re]) => re),
+    GENERIC_CLASSES,
+    ...USAGE_FIELDS.map(([re]) => re),
+    REQUEST_ID_NAMES,
+  ]
+    .map((re) => re.source.replace(/^\^|\$$/g, ''))
+    .join('|')})$`;
+  const imports = importRanges(m);
+  for (const id of m.root.findAll({
+    rule: { any: idKinds.map((k) => ({ ...k, regex: idRegex })) },
+  } as never)) {
     const t = id.text();
-    if (inImport(id)) continue;
+    const at = startOf(id);
+    if (imports.some(([a, b]) => at >= a && at < b)) continue;
     for (const [re, kind] of CLASS_KINDS) if (re.test(t)) add('error-kind', kind, id);
     if (
       GENERIC_CLASSES.test(t) &&
@@ -162,7 +175,7 @@ export function collectEvidence(m: ModuleInfo): Hit[] {
       add('error-generic', t, id);
     for (const [re, field] of USAGE_FIELDS)
       if (re.test(t)) add(field === 'whole' ? 'usage-whole' : 'usage', field, id);
-    if (/^(request_id|_request_id|requestID|requestId|RequestId|aws_request_id)$/.test(t)) {
+    if (REQUEST_ID_NAMES.test(t)) {
       const parent = id.parent();
       const obj = parent?.field('object')?.text() ?? '';
       const isMember =
@@ -331,21 +344,23 @@ function inStringTemplate(n: SgNode): boolean {
   return false;
 }
 
-/** Inside an import statement or an `__all__` list: a name mentioned, not used. */
-function inImport(n: SgNode): boolean {
-  let cur = n.parent();
-  for (let i = 0; cur && i < 6; i++) {
-    const k = String(cur.kind());
-    if (
-      /^(import_statement|import_from_statement|import_clause|named_imports|import_specifier|export_clause|export_specifier|aliased_import)$/.test(
-        k,
-      )
-    )
-      return true;
-    if (k === 'assignment' && cur.field('left')?.text() === '__all__') return true;
-    cur = cur.parent();
+const REQUEST_ID_NAMES = /^(request_id|_request_id|requestID|requestId|RequestId|aws_request_id)$/;
+
+/** Ranges of import statements, re-export lists and `__all__`: names mentioned there are not used. */
+function importRanges(m: ModuleInfo): [number, number][] {
+  const out: [number, number][] = [];
+  const kinds =
+    m.family === 'ts'
+      ? ['import_statement', 'export_statement']
+      : ['import_statement', 'import_from_statement'];
+  for (const n of findKinds(m.root, m.family, kinds)) {
+    if (n.kind() === 'export_statement' && !n.children().some((c) => c.kind() === 'export_clause')) continue;
+    out.push([startOf(n), endOf(n)]);
   }
-  return false;
+  if (m.family === 'py' && m.text.includes('__all__'))
+    for (const a of findKinds(m.root, 'py', ['assignment']))
+      if (a.field('left')?.text() === '__all__') out.push([startOf(a), endOf(a)]);
+  return out;
 }
 
 function retryBound(node: SgNode, family: 'ts' | 'py'): Partial<Hit> {

@@ -119,10 +119,44 @@ export function buildModule(file: string, family: Family, root: SgNode, text: st
   if (family === 'ts') collectTsTopLevel(m);
   else collectPyTopLevel(m);
   collectFunctions(m);
-  collectCalls(m);
-  collectClassAttrs(m);
+  // Calls and class attributes are built when first read: resolving a name by its
+  // definitions needs only the functions of the modules it parses.
+  let calls: CallInfo[] | undefined;
+  let attrs: Map<string, Map<string, SgNode[]>> | undefined;
+  Object.defineProperty(m, 'calls', {
+    enumerable: true,
+    get: () => {
+      if (!calls) {
+        calls = [];
+        collectCalls(m, calls);
+      }
+      return calls;
+    },
+  });
+  Object.defineProperty(m, 'classAttrs', {
+    enumerable: true,
+    get: () => {
+      if (!attrs) {
+        attrs = new Map();
+        collectClassAttrs(m, attrs);
+      }
+      return attrs;
+    },
+  });
+  for (const f of m.functions) {
+    Object.defineProperty(f, 'callbackOf', {
+      enumerable: true,
+      get: () => {
+        void m.calls;
+        return callbackOf.get(f);
+      },
+    });
+  }
   return m;
 }
+
+/** A function passed to a call: the call (set by collectCalls). */
+const callbackOf = new WeakMap<FnInfo, CallInfo>();
 
 function addBinding(m: ModuleInfo, name: string, value: SgNode): void {
   const list = m.bindings.get(name);
@@ -507,14 +541,22 @@ function params(node: SgNode, family: Family): ParamInfo[] {
 
 // --------------------------------------------------------------------- calls
 
-function collectCalls(m: ModuleInfo): void {
+function collectCalls(m: ModuleInfo, out: CallInfo[]): void {
   const kinds = [...CALL_KINDS[m.family]].map((kind) => ({ kind }));
   for (const node of m.root.findAll({ rule: { any: kinds } } as never)) {
     const isNew = node.kind() === 'new_expression';
     const callee = (isNew ? node.field('constructor') : node.field('function')) ?? named(node)[0];
     if (!callee) continue;
     const calleeText = callee.text();
-    const name = /([A-Za-z_$][\w$]*)\s*$/.exec(calleeText.replace(/\?\.$/, ''))?.[1] ?? '';
+    const ck = callee.kind();
+    const prop =
+      ck === 'identifier'
+        ? callee
+        : ck === 'member_expression' || ck === 'attribute'
+          ? (callee.field('property') ?? callee.field('attribute'))
+          : null;
+    const name =
+      prop?.text() ?? /([A-Za-z_$][\w$]*)\s*$/.exec(calleeText.slice(-200).replace(/\?\.$/, ''))?.[1] ?? '';
     const dot = calleeText.lastIndexOf('.');
     const argsNode = node.field('arguments');
     const args: SgNode[] = [];
@@ -545,30 +587,31 @@ function collectCalls(m: ModuleInfo): void {
       start,
       line: line(node),
     };
-    m.calls.push(call);
+    out.push(call);
   }
   // Mark callbacks: a function passed to a call, directly or as a property of an object argument
   // (`g({ request: async () => … })`, `g(handler=lambda: …)`).
-  const byStart = new Map(m.calls.map((c) => [c.start, c]));
+  const byStart = new Map(out.map((c) => [c.start, c]));
   for (const f of m.functions) {
     let p = f.node.parent();
     for (let i = 0; p && i < 3 && /^(pair|object|keyword_argument|dictionary)$/.test(String(p.kind())); i++)
       p = p.parent();
     if (p?.kind() === 'arguments' || p?.kind() === 'argument_list') {
       const call = p.parent();
-      if (call) f.callbackOf = byStart.get(startOf(call));
+      const c = call ? byStart.get(startOf(call)) : undefined;
+      if (c) callbackOf.set(f, c);
     }
   }
 }
 
 // ---------------------------------------------------------- class attributes
 
-function collectClassAttrs(m: ModuleInfo): void {
+function collectClassAttrs(m: ModuleInfo, into: Map<string, Map<string, SgNode[]>>): void {
   const add = (cls: string, attr: string, value: SgNode) => {
-    let attrs = m.classAttrs.get(cls);
+    let attrs = into.get(cls);
     if (!attrs) {
       attrs = new Map();
-      m.classAttrs.set(cls, attrs);
+      into.set(cls, attrs);
     }
     const list = attrs.get(attr);
     if (list) list.push(value);

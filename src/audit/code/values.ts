@@ -114,6 +114,7 @@ export class Evaluator {
   private readonly project: Project;
   private readonly graph: CallGraph;
   private readonly envFiles: Map<string, string>;
+  private readonly assignmentsCache = new WeakMap<FnInfo, { left: string; right: SgNode }[]>();
   private readonly localsCache = new WeakMap<
     FnInfo,
     Map<string, { value: SgNode; start: number; end: number }[]>
@@ -480,14 +481,21 @@ export class Evaluator {
   /** `name[key] = v` / `name.key = v` assignments inside `fn` (objects filled after their literal). */
   assignedKeys(fn: FnInfo, name: string): Map<string, SgNode[]> {
     const out = new Map<string, SgNode[]>();
-    const m = fn.module;
-    const kind = m.family === 'ts' ? 'assignment_expression' : 'assignment';
-    for (const a of fn.node.findAll({ rule: { kind } } as never)) {
-      if (innermost(m.functions, startOf(a)) !== fn) continue;
-      const left = a.field('left');
-      const right = a.field('right');
-      if (!left || !right) continue;
-      const lt = left.text().replace(/\s+/g, '');
+    let all = this.assignmentsCache.get(fn);
+    if (!all) {
+      all = [];
+      const m = fn.module;
+      const kind = m.family === 'ts' ? 'assignment_expression' : 'assignment';
+      for (const a of fn.node.findAll({ rule: { kind } } as never)) {
+        if (innermost(m.functions, startOf(a)) !== fn) continue;
+        const left = a.field('left');
+        const right = a.field('right');
+        if (left && right) all.push({ left: left.text().replace(/\s+/g, ''), right });
+      }
+      this.assignmentsCache.set(fn, all);
+    }
+    for (const { left: lt, right } of all) {
+      if (!lt.startsWith(name)) continue;
       const mm = new RegExp(
         `^${name.replace(/\$/g, '\\$')}(?:\\.([A-Za-z_$][\\w$]*)|\\[["'\`]([^"'\`]+)["'\`]\\])$`,
       ).exec(lt);
