@@ -242,3 +242,86 @@ describe('COST-4: model ids from code and config files, judged on the audit date
     assert.match(text(after), /retired since 2026-11-30/);
   });
 });
+
+describe('what counts as logging content, and as an input bound', () => {
+  const server = (log: string) => ({
+    'src/client.ts': CLIENT,
+    'src/app.ts': [
+      "import express from 'express';",
+      "import { client } from './client.ts';",
+      'const app = express();',
+      "app.post('/chat', async (req, res) => {",
+      `  ${log}`,
+      "  const r = await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 256, messages: req.body.messages });",
+      '  res.json(r);',
+      '});',
+    ].join('\n'),
+  });
+
+  test('key names and sizes of the request are metadata; the request body is content', () => {
+    assert.equal(
+      audit(server("console.log('keys', Object.keys(req.body || {}), req.body.messages.length);"))('OBS-1')
+        .outcome,
+      'pass',
+    );
+    const c = audit(server("console.log('body', req.body);"))('OBS-1');
+    assert.equal(c.outcome, 'fail');
+    assert.match(text(c), /src\/app\.ts:5 logs content/);
+  });
+
+  test('print in a command-line script is output, even in a repository that also runs a server', () => {
+    const files = {
+      'app/server.py': [
+        'from fastapi import FastAPI',
+        'import anthropic',
+        'app = FastAPI()',
+        'client = anthropic.Anthropic(max_retries=4, timeout=90)',
+        '@app.post("/chat")',
+        'def chat(q: str):',
+        '    return client.messages.create(model="claude-sonnet-4-6", max_tokens=256, messages=[{"role": "user", "content": q}])',
+      ].join('\n'),
+      'scripts/try_prompt.py': [
+        'import anthropic',
+        'client = anthropic.Anthropic(max_retries=4, timeout=90)',
+        'def main():',
+        '    r = client.messages.create(model="claude-sonnet-4-6", max_tokens=256, messages=[{"role": "user", "content": "hi"}])',
+        '    print(r.content[0].text)',
+        'if __name__ == "__main__":',
+        '    main()',
+      ].join('\n'),
+    };
+    assert.equal(audit(files)('OBS-1').outcome, 'pass');
+    const logged = audit({
+      ...files,
+      'app/server.py': `${files['app/server.py'].replace('    return client', '    r = client')}\n    print(r.content[0].text)\n    return r`,
+    })('OBS-1');
+    assert.equal(logged.outcome, 'fail');
+    assert.match(text(logged), /app\/server\.py:\d+ logs content: print/);
+  });
+
+  test("a schema maximum on a number or a list is not a bound on the user's text; on a string it is", () => {
+    const route = (schema: string) => ({
+      'src/client.ts': CLIENT,
+      'src/app.ts': [
+        "import express from 'express';",
+        "import { z } from 'zod';",
+        "import { client } from './client.ts';",
+        `const Body = z.object({ ${schema} });`,
+        'const app = express();',
+        "app.post('/chat', async (req, res) => {",
+        '  const body = Body.parse(req.body);',
+        "  res.json(await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: body.max_tokens, messages: [{ role: 'user', content: body.text }] }));",
+        '});',
+      ].join('\n'),
+    });
+    assert.equal(
+      audit(route('text: z.string().min(1), max_tokens: z.number().int().max(4096)'))('SAFE-2').outcome,
+      'fail',
+    );
+    assert.equal(
+      audit(route('text: z.string().min(1).max(8000), max_tokens: z.number().int().max(4096)'))('SAFE-2')
+        .outcome,
+      'pass',
+    );
+  });
+});

@@ -11,7 +11,7 @@ import type { SgNode } from '@ast-grep/napi';
 import type { Site } from '../clients/site.ts';
 import { LOG_CALL } from '../code/evidence.ts';
 import { findKinds, named, startOf, stringLiteral } from '../code/lang.ts';
-import type { CallInfo, FnInfo } from '../code/module.ts';
+import type { CallInfo, FnInfo, ModuleInfo } from '../code/module.ts';
 import type { Scope } from '../code/scope.ts';
 import type { AuditContext } from '../context.ts';
 
@@ -29,6 +29,27 @@ const META_NAMES =
 /** Request methods of framework clients and the chains / agents built from them. */
 const FRAMEWORK_CALL =
   /^(invoke|ainvoke|stream|astream|batch|abatch|chat|achat|stream_chat|astream_chat|complete|acomplete|stream_complete|predict|apredict|run|arun|generate|agenerate|query|aquery|acall)$/;
+
+/**
+ * A command-line script (a Python module run as `__main__` that starts no server or bot, a Node
+ * file with a shebang): its print / console.log output goes to the user, even when the
+ * repository also has a server.
+ */
+function cliScript(ctx: AuditContext, m: ModuleInfo): boolean {
+  if (m.family === 'py') {
+    const server =
+      /\b(FastAPI|Flask|Starlette|Quart|Sanic|Application|Blocks|Interface)\(|uvicorn\.run|\b(app|bot|client|server|demo|iface)\.(run|launch)\(|\.run_polling|add_routes\(|import (streamlit|gradio|discord|telegram|slack_bolt)|def (lambda_handler|handler)\(/.test(
+        m.text,
+      );
+    if (server) return false;
+    // run directly: a __main__ guard, a top-level asyncio.run(main()) / main(), or a module nothing imports
+    return (
+      /^if\s+__name__\s*==\s*["']__main__["']\s*:|^(asyncio\.run\(|main\(\))/m.test(m.text) ||
+      ctx.project.importerModules(m.file).length === 0
+    );
+  }
+  return /^#!.*\bnode\b/.test(m.text);
+}
 
 function isPrint(ct: string): boolean {
   return /^(print|pprint|console\.(log|info|warn|error|debug|trace))$/.test(ct);
@@ -116,7 +137,27 @@ function carries(n: SgNode, tainted: Set<string>): boolean {
   return false;
 }
 
+/** Functions whose result says something about a value without carrying it (sizes, key names, types). */
+const META_FUNCTIONS =
+  /^(len|typeof|Object\.keys|str\(len|count|isinstance|type|list\(\w+\.keys|\w+\.keys|Array\.isArray|Boolean|bool)$/;
+
 function metadataUse(id: SgNode): boolean {
+  // inside a call that only measures or names the value: Object.keys(req.body || {}), len(messages)
+  for (let a = id.parent(), i = 0; a && i < 6; a = a.parent(), i++) {
+    const k = String(a.kind());
+    // req.body.messages.length: a size at the end of the chain
+    if (
+      (k === 'member_expression' || k === 'attribute') &&
+      META_PROPS.test((a.field('property') ?? a.field('attribute'))?.text() ?? '')
+    )
+      return true;
+    if (k === 'arguments' || k === 'argument_list') {
+      const fn = a.parent()?.field('function')?.text().replace(/\s+/g, '') ?? '';
+      if (META_FUNCTIONS.test(fn) || /\.(keys|length)$/.test(fn)) return true;
+      break;
+    }
+    if (/statement|pair|keyword_argument|call/.test(k)) break;
+  }
   const p = id.parent();
   // r["usage"] / r['ResponseMetadata']
   if (p && /^(subscript|subscript_expression)$/.test(String(p.kind()))) {
@@ -155,7 +196,7 @@ export function contentLogs(ctx: AuditContext, site: Site): CallInfo[] {
     for (const c of m.calls) {
       const ct = c.calleeText.replace(/\s+/g, '');
       if (!LOG_CALL.test(ct)) continue;
-      if (isPrint(ct) && !ctx.server.process) continue;
+      if (isPrint(ct) && (!ctx.server.process || cliScript(ctx, m))) continue;
       const owner = fns
         .filter((f) => f.module === m && c.start >= f.start && c.start < f.end)
         .sort((a, b) => b.start - a.start)[0];
@@ -183,6 +224,7 @@ function logsContent(c: CallInfo, tainted: Set<string>): boolean {
         id.kind() === 'property_identifier' ||
         (parent?.kind() === 'attribute' && parent.field('attribute')?.range().start.index === startOf(id));
       if (isProp) {
+        if (parent && metadataUse(parent)) continue;
         // obj.content / obj.text; req.body
         const obj = parent?.field('object')?.text() ?? '';
         const grand = parent?.parent();

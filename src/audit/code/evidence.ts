@@ -481,8 +481,13 @@ function collectInputLimits(
       if ((Number.isFinite(n) && n >= 100) || /MAX|LIMIT|max|limit/.test(lt))
         add('input-limit', 'truncation', call.node);
     }
-    // zod z.string().max(N), yup .max(N), Joi .max(N)
-    if (call.name === 'max' && /\bz\.|string\(\)|\.min\(/.test(call.calleeText) && call.args[0])
+    // a text schema's maximum: zod z.string().max(N), yup/Joi string().max(N) (a number's or an array's is not one)
+    if (
+      call.name === 'max' &&
+      /string\(\)/.test(call.calleeText) &&
+      !/number\(|array\(/.test(call.calleeText) &&
+      call.args[0]
+    )
       add('input-limit', 'schema max', call.node);
   }
   if (!ts) {
