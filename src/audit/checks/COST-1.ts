@@ -1,4 +1,8 @@
-/** COST-1: the organisation's usage tier and its limits are known (`anthropic-ratelimit-*` headers read), else `manual`. */
+/**
+ * COST-1: the organisation's usage tier and its limits are known: `pass`
+ * when production code reads `anthropic-ratelimit-*` headers; else `manual`
+ * (run `gantry preflight`, which reads them).
+ */
 import { isTestFile } from '../code/project.ts';
 import { at, type Evaluator, manual, NO_CLAUDE, na, ok } from './util.ts';
 

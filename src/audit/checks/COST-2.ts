@@ -1,7 +1,11 @@
 /**
  * COST-2: application-level rate limiting: a rate-limit library imported by
- * production code, a hand-written limiter that is applied (defined and used),
- * or Gantry client limits.
+ * production code (bottleneck, rate-limiter-flexible, express-rate-limit,
+ * @fastify/rate-limit, hono-rate-limiter, @nestjs/throttler, slowapi,
+ * limits, aiolimiter, flask_limiter, fastapi_limiter, @upstash/ratelimit, …
+ * the `rate_limit` list of src/audit/rules.yaml), a hand-written limiter
+ * that is applied (defined and used), or Gantry clients with `limits`:
+ * `pass`; none `fail`.
  */
 import { isTestFile } from '../code/project.ts';
 import {

@@ -1,4 +1,8 @@
-/** COST-3: cost alerts and spend caps: Gantry budgets, else `manual` (they live in the Anthropic Console). */
+/**
+ * COST-3: cost alerts and spend caps: `pass` with Gantry budgets in
+ * gantry.yaml; else `manual` (Console spend limits cannot be seen from
+ * files).
+ */
 import { clientBudget } from './budget.ts';
 import { type Evaluator, gatewayProvides, manual, NO_CLAUDE, na, ok } from './util.ts';
 

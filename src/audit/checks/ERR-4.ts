@@ -1,7 +1,10 @@
 /**
  * ERR-4: a circuit breaker stops hammering the API during sustained failure:
- * a breaker library (opossum, cockatiel, pybreaker, …) or a hand-written
- * breaker in production code, or the gateway's breaker.
+ * a breaker library imported by production code (opossum, cockatiel,
+ * pybreaker, circuitbreaker, aiobreaker, … the `breaker` list of
+ * src/audit/rules.yaml), a hand-written breaker (a class or function named
+ * for a circuit breaker) in production code, or, through a gateway, a `breaker`
+ * section in gantry.yaml: `pass`; none `fail`.
  */
 import { isTestFile } from '../code/project.ts';
 import type { Evidence } from '../result.ts';

@@ -1,4 +1,9 @@
-/** KEY-1: production traffic uses a key from a dedicated production Workspace (not knowable from files). */
+/**
+ * KEY-1: production traffic uses a key from a dedicated production
+ * Workspace: not knowable from files, so `manual` (the evidence lists Gantry
+ * environments whose name contains `prod` and their key reference); `n/a`
+ * when the project does not call Claude.
+ */
 import type { Evidence } from '../result.ts';
 import { configEvidence, type Evaluator, manual, NO_CLAUDE, na } from './util.ts';
 

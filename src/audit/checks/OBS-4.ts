@@ -1,4 +1,7 @@
-/** OBS-4: cost tracked per feature and per customer: Gantry clients, else `manual`. */
+/**
+ * OBS-4: cost tracked per feature and per customer: `pass` when gantry.yaml
+ * declares clients (one virtual key per feature); else `manual`.
+ */
 import { configEvidence, type Evaluator, manual, NO_CLAUDE, na, ok } from './util.ts';
 
 export const evaluate: Evaluator = (ctx) => {

@@ -1,4 +1,7 @@
-/** OBS-5: alerting on error rates: Gantry alerts or alert rules (Prometheus `alert:`) in the repository. */
+/**
+ * OBS-5: alerting on error rates: Prometheus-style `alert:` rules in YAML,
+ * or an `alerts` section in gantry.yaml, `pass`; none `fail`.
+ */
 import {
   anchorEvidence,
   at,

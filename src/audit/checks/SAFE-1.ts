@@ -1,4 +1,8 @@
-/** SAFE-1: system prompts are reviewed for injection resistance (a human review: `manual`). */
+/**
+ * SAFE-1: system prompts are reviewed for injection resistance: a human
+ * review, so `manual` (the evidence lists every system prompt passed to a
+ * Claude call, for review); `n/a` without Claude calls.
+ */
 import { readOption } from '../clients/site.ts';
 import type { Evidence } from '../result.ts';
 import { requestSites } from './sites.ts';

@@ -2,7 +2,7 @@
  * SAFE-2: user input is validated and length-limited. Per Claude call: a
  * bound on the size of the text reaching it, in its scope or in a schema the
  * scope uses (length comparisons against a bound of 100+ or a named
- * maximum, `.slice(0, N)` / `[:N]` truncation, zod `.max()`, pydantic
+ * maximum, `.slice(0, N)` / `[:N]` truncation, a string schema's `.max()`, pydantic
  * `max_length`, `maxLength`) `pass`; none `fail`. A message-count limit is
  * not a size bound. Calls whose input is a constant are `n/a`.
  */

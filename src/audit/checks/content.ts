@@ -35,7 +35,18 @@ const FRAMEWORK_CALL =
  * file with a shebang): its print / console.log output goes to the user, even when the
  * repository also has a server.
  */
+const cliCache = new WeakMap<ModuleInfo, boolean>();
+
 function cliScript(ctx: AuditContext, m: ModuleInfo): boolean {
+  let hit = cliCache.get(m);
+  if (hit === undefined) {
+    hit = isCliScript(ctx, m);
+    cliCache.set(m, hit);
+  }
+  return hit;
+}
+
+function isCliScript(ctx: AuditContext, m: ModuleInfo): boolean {
   if (m.family === 'py') {
     const server =
       /\b(FastAPI|Flask|Starlette|Quart|Sanic|Application|Blocks|Interface)\(|uvicorn\.run|\b(app|bot|client|server|demo|iface)\.(run|launch)\(|\.run_polling|add_routes\(|import (streamlit|gradio|discord|telegram|slack_bolt)|def (lambda_handler|handler)\(/.test(
@@ -45,7 +56,7 @@ function cliScript(ctx: AuditContext, m: ModuleInfo): boolean {
     // run directly: a __main__ guard, a top-level asyncio.run(main()) / main(), or a module nothing imports
     return (
       /^if\s+__name__\s*==\s*["']__main__["']\s*:|^(asyncio\.run\(|main\(\))/m.test(m.text) ||
-      ctx.project.importerModules(m.file).length === 0
+      ctx.project.importersOf(m.file).length === 0
     );
   }
   return /^#!.*\bnode\b/.test(m.text);

@@ -23,6 +23,8 @@ export interface Knob {
   default?: number | null;
   /** Unit of `default` and of the value: retries count, seconds or milliseconds. */
   unit?: 'retries' | 'attempts' | 's' | 'ms';
+  /** The defaults in words when they depend on the language or transport (docs/audit.md). */
+  defaultText?: string;
 }
 
 export interface StyleSpec {
@@ -45,7 +47,7 @@ export const STYLES: Record<StyleId, StyleSpec> = {
     id: 'sdk',
     title: 'Official SDK (TS/Python), incl. Bedrock and Vertex clients',
     recognised:
-      '`new Anthropic(…)` / `Anthropic(…)` / `AsyncAnthropic`, `AnthropicBedrock`, `AnthropicVertex` from `@anthropic-ai/sdk`, `@anthropic-ai/bedrock-sdk`, `@anthropic-ai/vertex-sdk`, `anthropic`; calls `….messages.create|stream|parse`, `….beta.messages.create`, legacy `….completions.create`; `count_tokens` / `countTokens` probes',
+      '`new Anthropic(…)` / `Anthropic(…)` / `AsyncAnthropic`, `AnthropicBedrock`, `AnthropicVertex` from `@anthropic-ai/sdk`, `@anthropic-ai/bedrock-sdk`, `@anthropic-ai/vertex-sdk`, `anthropic`; calls `….messages.create` / `stream` / `parse`, `….beta.messages.create`, legacy `….completions.create`; `count_tokens` / `countTokens` probes',
     retries: { keys: ['maxRetries', 'max_retries'], default: 2, unit: 'retries' },
     timeout: { keys: ['timeout'], default: 600, unit: 's' },
     maxTokens: { keys: ['max_tokens', 'max_tokens_to_sample'] },
@@ -73,8 +75,12 @@ export const STYLES: Record<StyleId, StyleSpec> = {
     title: 'LangChain `ChatAnthropic` (JS/Python)',
     recognised:
       '`new ChatAnthropic(…)` from `@langchain/anthropic`; `ChatAnthropic(…)` from `langchain_anthropic` (and `ChatAnthropicVertex`, `ChatBedrock` with an `anthropic.claude` id); `init_chat_model` / `initChatModel` with a Claude model',
-    retries: { keys: ['maxRetries', 'max_retries'], unit: 'retries' },
-    timeout: { keys: ['timeout', 'default_request_timeout', 'clientOptions.timeout'], unit: 's' },
+    retries: { keys: ['maxRetries', 'max_retries'], unit: 'retries', defaultText: 'default: JS 6, Python 2' },
+    timeout: {
+      keys: ['timeout', 'default_request_timeout', 'clientOptions.timeout'],
+      unit: 's',
+      defaultText: "default: the SDK's 600 s",
+    },
     maxTokens: { keys: ['maxTokens', 'max_tokens', 'maxTokensToSample', 'max_tokens_to_sample'] },
     knobsOn: 'client',
   },
@@ -104,7 +110,11 @@ export const STYLES: Record<StyleId, StyleSpec> = {
     recognised:
       'a request whose URL resolves to `api.anthropic.com` / `…/v1/messages`, or whose headers carry `x-api-key` and `anthropic-version`; wrappers that pass them on count at the call that names them',
     retries: { keys: [], default: 0, unit: 'retries' },
-    timeout: { keys: ['timeout', 'signal', 'headersTimeout'], unit: 's' },
+    timeout: {
+      keys: ['timeout', 'signal', 'headersTimeout'],
+      unit: 's',
+      defaultText: 'default: fetch, axios, requests none; httpx 5 s; aiohttp 300 s',
+    },
     maxTokens: { keys: ['max_tokens'] },
     knobsOn: 'call',
   },
@@ -113,7 +123,11 @@ export const STYLES: Record<StyleId, StyleSpec> = {
     title: 'Amazon Bedrock runtime (`invoke_model`, `converse`)',
     recognised:
       '`invoke_model` / `invoke_model_with_response_stream` / `converse` on a boto3 `bedrock-runtime` client, `InvokeModelCommand` / `ConverseCommand` (AWS SDK v3), with an `anthropic.claude…` model id',
-    retries: { keys: ['max_attempts', 'maxAttempts'], unit: 'attempts' },
+    retries: {
+      keys: ['max_attempts', 'maxAttempts'],
+      unit: 'attempts',
+      defaultText: 'default: boto3 4 retries, AWS SDK v3 3 attempts',
+    },
     timeout: { keys: ['read_timeout', 'requestTimeout'], default: 60, unit: 's' },
     maxTokens: { keys: ['max_tokens', 'maxTokens'] },
     knobsOn: 'client',
