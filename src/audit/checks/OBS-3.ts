@@ -34,7 +34,7 @@ export const evaluate: Evaluator = (ctx) => {
   if (throughGateway(ctx)) return ok('the Gantry gateway logs usage of every request', ctx.gateway);
   const tracing = tracingEvidence(ctx, true);
   if (tracing.length > 0) return ok('an LLM tracing integration records token usage per call', tracing);
-  const sites = requestSites(ctx).filter((s) => s.style !== 'agent-sdk' || true);
+  const sites = requestSites(ctx);
   if (sites.length === 0) return na('no Claude requests found in code');
   const list: Finding[] = [];
   const ev: Evidence[] = [];

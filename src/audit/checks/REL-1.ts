@@ -9,7 +9,6 @@
  */
 
 import { STYLES } from '../clients/styles.ts';
-import { numbers } from '../code/values.ts';
 import type { Evidence, Finding } from '../result.ts';
 import { knobTargets } from './ERR-2.ts';
 import { describeUnknown, knobNumbers, timeoutKnob } from './knobs.ts';
@@ -99,7 +98,6 @@ export const evaluate: Evaluator = (ctx) => {
       return manual('the Claude Agent SDK has no timeout setting: confirm a stuck session is stopped');
     return manual('no Claude client found; confirm the HTTP client times out after 60-120 s');
   }
-  void numbers;
   const found = dedupe(list);
   if (found.length === 0) return ok(`every client times out within ${range}`, ev);
   return findings(`${found.length} timeout(s) to fix or review`, found, ev);

@@ -9,9 +9,9 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { CallGraph } from '../code/callgraph.ts';
-import { named, pairKey, startOf } from '../code/lang.ts';
+import { named, pairKey } from '../code/lang.ts';
 import type { CallInfo, FnInfo, ModuleInfo } from '../code/module.ts';
-import { isTestFile, type Project } from '../code/project.ts';
+import { isTestFile } from '../code/project.ts';
 import { type Evaluator, options, type Value } from '../code/values.ts';
 import type { Site } from './site.ts';
 
@@ -79,7 +79,7 @@ function hasAnthropicHeaders(ev: Evaluator, v: Value): boolean {
   return false;
 }
 
-export function recogniseHttp(project: Project, graph: CallGraph, ev: Evaluator, mods: ModuleInfo[]): Site[] {
+export function recogniseHttp(graph: CallGraph, ev: Evaluator, mods: ModuleInfo[]): Site[] {
   const found: { call: CallInfo; kind: 'call' | 'probe'; module: ModuleInfo }[] = [];
   for (const m of mods) {
     if (!HTTP_HINT.test(m.text)) continue;
@@ -144,7 +144,6 @@ export function recogniseHttp(project: Project, graph: CallGraph, ev: Evaluator,
       transport,
     });
   }
-  void project;
   return sites;
 }
 
@@ -213,5 +212,3 @@ function bodyArg(
   for (const a of call.args.slice(1)) return { node: unwrap(a), module: m };
   return undefined;
 }
-
-export { startOf as _startOf };

@@ -6,7 +6,7 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { CallGraph } from '../code/callgraph.ts';
-import { line, named, startOf } from '../code/lang.ts';
+import { named, startOf } from '../code/lang.ts';
 import type { CallInfo, ModuleInfo } from '../code/module.ts';
 import { isTestFile, type Project } from '../code/project.ts';
 import { type Evaluator, isUnknown, options, type Value } from '../code/values.ts';
@@ -63,14 +63,12 @@ export function recognise(
     project,
     graph,
     ev,
-    sdkAnywhere: mods.some((m) =>
-      [...m.imports.values()].some((i) => STYLE_MODULES.sdk.includes(rootSpec(i.spec))),
-    ),
+    sdkAnywhere: mods.some((m) => [...m.imports.values()].some((i) => STYLE_MODULES.sdk.includes(i.spec))),
     claudeNamed,
   };
   const sites: Site[] = [];
   for (const m of mods) sites.push(...recogniseModule(ctx, m));
-  sites.push(...recogniseHttp(project, graph, ev, mods));
+  sites.push(...recogniseHttp(graph, ev, mods));
   linkClients(ctx, sites);
   // A Bedrock runtime client is a Claude client only when a Claude request goes through it
   // (or the project names Claude models and the requests cannot be seen).
@@ -100,16 +98,11 @@ export function isFrameworkClient(s: Site): boolean {
   );
 }
 
-function rootSpec(spec: string): string {
-  return spec;
-}
-
 /** The style of a module specifier, when it is one of the client libraries. */
 function styleOfSpec(spec: string): StyleId | undefined {
   for (const [style, specs] of Object.entries(STYLE_MODULES) as [StyleId, readonly string[]][]) {
     if (specs.includes(spec)) return style;
   }
-  if (/^langchain(_|\/|\.)/.test(spec) || spec.startsWith('@langchain/')) return undefined;
   return undefined;
 }
 
@@ -504,5 +497,3 @@ function findReceiverNode(callee: SgNode, recv: string): SgNode | undefined {
   }
   return undefined;
 }
-
-export { line as _line };

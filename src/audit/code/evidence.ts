@@ -365,7 +365,6 @@ function importRanges(m: ModuleInfo): [number, number][] {
 
 function retryBound(node: SgNode, family: 'ts' | 'py'): Partial<Hit> {
   // tenacity stop_after_attempt(N) / backoff max_tries=N / p-retry {retries: N} / axios-retry {retries: N}
-  const text = node.text();
   const find = (re: RegExp) =>
     node.find({
       rule: {
@@ -393,7 +392,6 @@ function retryBound(node: SgNode, family: 'ts' | 'py'): Partial<Hit> {
       }
     }
   }
-  void text;
   return {};
 }
 

@@ -11,7 +11,6 @@ import type { SgNode } from '@ast-grep/napi';
 import type { Site } from '../clients/site.ts';
 import type { CallGraph } from './callgraph.ts';
 import { collectEvidence, type Hit, type HitKind } from './evidence.ts';
-import { innermost, startOf } from './lang.ts';
 import type { FnInfo, ModuleInfo } from './module.ts';
 import { isTestFile, type Project } from './project.ts';
 
@@ -224,5 +223,3 @@ function isReturned(node: SgNode): boolean {
     cur = cur.parent();
   return cur?.kind() === 'return_statement' || cur?.kind() === 'arrow_function';
 }
-
-export { innermost as _innermost, startOf as _startOf };

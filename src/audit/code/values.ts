@@ -1,119 +1,47 @@
-/**
- * Static values across files. An expression is resolved through literals,
- * arithmetic, local and module bindings, imports (into other files), object
- * and class attributes (config objects, dataclass and pydantic defaults,
- * `this.x` / `self.x`), a function's parameters (through every call site in
- * the repository, or its default), environment defaults (`process.env.X ??
- * 1024`, `os.getenv("X", "1024")`, committed env files), prompt files read at
- * start-up (`readFileSync(join(__dirname, "system.md"))`, `open(...).read()`,
- * `Path(...).read_text()`), template strings and f-strings, and the return
- * value of small functions that build prompts. What cannot be resolved is an
- * `unresolved` value naming the expression: callers report it, never guess.
- */
-import { posix } from 'node:path';
 import type { SgNode } from '@ast-grep/napi';
 import type { CallGraph } from './callgraph.ts';
-import { clip, endOf, innermost, line, named, pairKey, startOf, stringLiteral } from './lang.ts';
-import type { CallInfo, FnInfo, ModuleInfo } from './module.ts';
+import { clip, endOf, innermost, named, pairKey, startOf, stringLiteral } from './lang.ts';
+import type { FnInfo, ModuleInfo } from './module.ts';
 import type { Project } from './project.ts';
 
-export interface Loc {
-  file: string;
-  line: number;
-  text: string;
-}
+import { callValue } from './values-calls.ts';
 
-export type Value =
-  | { kind: 'number'; value: number; at: Loc }
-  /** `partial`: the texts of parts that could not be resolved (then `value` holds the rest). */
-  | { kind: 'string'; value: string; at: Loc; partial?: string[] }
-  | { kind: 'bool'; value: boolean; at: Loc }
-  | { kind: 'null'; at: Loc }
-  /** An object / dict literal; `binding`: the local it is stored in (keys assigned later count too). */
-  | {
-      kind: 'object';
-      node: SgNode;
-      module: ModuleInfo;
-      at: Loc;
-      env?: Env;
-      binding?: { fn: FnInfo; name: string };
-    }
-  | { kind: 'array'; node: SgNode; module: ModuleInfo; at: Loc; env?: Env }
-  /** An instance of (or reference to) a class of the repository. */
-  | { kind: 'instance'; cls: SgNode; module: ModuleInfo; args?: SgNode; at: Loc }
-  | { kind: 'fn'; fn: FnInfo; at: Loc }
-  /** The result of calling something outside the repository (a library constructor or factory). */
-  | { kind: 'external'; node: SgNode; module: ModuleInfo; callee: string; at: Loc }
-  /** Python `**kwargs` of a function: the keyword arguments its call sites pass. */
-  | { kind: 'kwargs'; calls: CallInfo[]; at: Loc }
-  | { kind: 'unresolved'; at: Loc; reason: string }
-  | { kind: 'several'; options: Value[]; at: Loc };
+export {
+  concat,
+  type Env,
+  envVarName,
+  isUnknown,
+  type Loc,
+  locOf,
+  numbers,
+  options,
+  unresolvedPart,
+  type Value,
+} from './value.ts';
 
-/** Parameter bindings while evaluating inside a function called with known arguments. */
-export type Env = Map<string, Value>;
-
-const MAX_DEPTH = 14;
-
-export function locOf(n: SgNode, m: ModuleInfo): Loc {
-  return { file: m.file, line: line(n), text: clip(n.text()) };
-}
-
-const un = (n: SgNode, m: ModuleInfo, reason?: string): Value => ({
-  kind: 'unresolved',
-  at: locOf(n, m),
-  reason: reason ?? `\`${clip(n.text())}\``,
-});
-
-/** Every concrete option of a value (flattens `several`). */
-export function options(v: Value): Value[] {
-  return v.kind === 'several' ? v.options.flatMap(options) : [v];
-}
-
-/** Numbers a value may take, or undefined when any option is not a number. */
-export function numbers(v: Value): number[] | undefined {
-  const out: number[] = [];
-  for (const o of options(v)) {
-    if (o.kind === 'number') out.push(o.value);
-    else if (o.kind === 'string' && !o.partial && /^\s*\d+(\.\d+)?\s*$/.test(o.value))
-      out.push(Number(o.value));
-    else return undefined;
-  }
-  return out;
-}
-
-/** Whether a value is unknown (unresolved, or the result of a library call). */
-export function isUnknown(v: Value): boolean {
-  return v.kind === 'unresolved' || v.kind === 'external' || v.kind === 'kwargs';
-}
-
-/** The first unknown option, as an unresolved value naming the expression, if any. */
-export function unresolvedPart(v: Value): Extract<Value, { kind: 'unresolved' }> | undefined {
-  const o = options(v).find(isUnknown);
-  if (!o) return undefined;
-  return o.kind === 'unresolved' ? o : { kind: 'unresolved', at: o.at, reason: `\`${o.at.text}\`` };
-}
-
-function several(opts: Value[], at: Loc): Value {
-  const flat = opts.flatMap(options);
-  const seen = new Set<string>();
-  const uniq = flat.filter((o) => {
-    const key =
-      o.kind === 'number' || o.kind === 'string' || o.kind === 'bool'
-        ? `${o.kind}:${String(o.value)}:${o.kind === 'string' ? (o.partial?.join('|') ?? '') : ''}`
-        : o.kind === 'unresolved'
-          ? `u:${o.reason}`
-          : `${o.kind}:${o.at.file}:${o.at.line}:${o.at.text}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  return uniq.length === 1 ? uniq[0] : { kind: 'several', options: uniq, at };
-}
+import {
+  concat,
+  dirOf,
+  type Env,
+  envVarName,
+  isStringish,
+  isUnknown,
+  type Loc,
+  locOf,
+  MAX_DEPTH,
+  numbers,
+  options,
+  several,
+  un,
+  unescapeString,
+  type Value,
+  withAt,
+} from './value.ts';
 
 export class Evaluator {
-  private readonly project: Project;
+  readonly project: Project;
   private readonly graph: CallGraph;
-  private readonly envFiles: Map<string, string>;
+  readonly envFiles: Map<string, string>;
   private readonly assignmentsCache = new WeakMap<FnInfo, { left: string; right: SgNode }[]>();
   private readonly localsCache = new WeakMap<
     FnInfo,
@@ -715,210 +643,8 @@ export class Evaluator {
     }
   }
 
-  // ------------------------------------------------------------ calls
-
   private call(node: SgNode, m: ModuleInfo, env: Env | undefined, depth: number, seen: Set<string>): Value {
-    const at = locOf(node, m);
-    const isNew = node.kind() === 'new_expression';
-    const callee = (isNew ? node.field('constructor') : node.field('function')) ?? named(node)[0];
-    const args = node.field('arguments');
-    const argList = named(args).filter((a) => a.kind() !== 'keyword_argument');
-    const kw = (n: string) =>
-      named(args)
-        .find((a) => a.kind() === 'keyword_argument' && a.field('name')?.text() === n)
-        ?.field('value');
-    if (!callee) return un(node, m);
-    const ct = callee.text();
-    const ev = (n: SgNode) => this.eval(n, m, env, depth + 1, seen);
-    // Environment reads with defaults.
-    if (/^(os\.getenv|os\.environ\.get|getenv|environ\.get|Deno\.env\.get)$/.test(ct)) {
-      const nameV = argList[0] ? ev(argList[0]) : undefined;
-      const dflt = argList[1] ?? kw('default');
-      if (nameV?.kind === 'string') return this.envValue(nameV.value, dflt ? ev(dflt) : undefined, node, m);
-      return un(node, m);
-    }
-    // Conversions and pass-throughs.
-    if (
-      /^(Number|parseInt|parseFloat|int|float|String|str|JSON\.stringify|json\.dumps|dedent|textwrap\.dedent|inspect\.cleandoc|cleandoc|Buffer\.from)$/.test(
-        ct,
-      )
-    ) {
-      const a = argList[0];
-      if (!a) return un(node, m);
-      const v = ev(a);
-      if (/^(Number|parseInt|parseFloat|int|float)$/.test(ct)) {
-        const ns = numbers(v);
-        if (ns && ns.length === 1) return { kind: 'number', value: ns[0], at };
-        return v.kind === 'unresolved' ? v : un(node, m);
-      }
-      return withAt(v, at);
-    }
-    // Field defaults: pydantic Field(default=…), dataclasses.field(default=…).
-    if (/^(Field|pydantic\.Field|field|dataclasses\.field)$/.test(ct)) {
-      const d = kw('default') ?? argList[0];
-      return d ? withAt(ev(d), at) : un(node, m);
-    }
-    // File reads (prompt files read at start-up).
-    const read = this.fileRead(callee, ct, argList, node, m, env, depth, seen);
-    if (read) return read;
-    // Path building.
-    if (/^(path\.join|path\.resolve|join|resolve|os\.path\.join|posixpath\.join)$/.test(ct)) {
-      const parts = argList.map((a) => ev(a));
-      if (parts.every((p) => p.kind === 'string' && !p.partial))
-        return { kind: 'string', value: posix.join(...parts.map((p) => (p as { value: string }).value)), at };
-      return un(node, m);
-    }
-    if (/^(os\.path\.dirname|path\.dirname|dirname)$/.test(ct) && argList[0]) {
-      const v = ev(argList[0]);
-      if (v.kind === 'string' && !v.partial) return { kind: 'string', value: dirOf(v.value), at };
-      return un(node, m);
-    }
-    if (
-      /^(os\.path\.abspath|os\.path\.realpath|path\.normalize|Path|pathlib\.Path)$/.test(ct) &&
-      argList[0]
-    ) {
-      return withAt(ev(argList[0]), at);
-    }
-    // String methods.
-    if (callee.kind() === 'member_expression' || callee.kind() === 'attribute') {
-      const obj = callee.field('object');
-      const prop = (callee.field('property') ?? callee.field('attribute'))?.text() ?? '';
-      if (obj && /^(trim|trimStart|trimEnd|strip|lstrip|rstrip|toString)$/.test(prop)) {
-        const v = ev(obj);
-        if (v.kind === 'string') return { ...v, value: v.value.trim(), at };
-        return v;
-      }
-      if (obj && /^(replace|replaceAll|format|format_map|substitute|safe_substitute)$/.test(prop)) {
-        const v = ev(obj);
-        if (v.kind === 'string')
-          return { kind: 'string', value: v.value, at, partial: [...(v.partial ?? []), clip(node.text())] };
-        return v;
-      }
-      if (obj && prop === 'join') {
-        const sep = ev(obj);
-        const list = argList[0] ? ev(argList[0]) : undefined;
-        if (sep.kind === 'string' && list?.kind === 'array') {
-          const items = named(list.node).map((i) => this.eval(i, list.module, list.env, depth + 1, seen));
-          if (items.every((i) => i.kind === 'string' && !i.partial))
-            return {
-              kind: 'string',
-              value: items.map((i) => (i as { value: string }).value).join(sep.value),
-              at,
-            };
-          return concat(items, at);
-        }
-        return un(node, m);
-      }
-    }
-    // A call of a repository function or class.
-    const target = ev(callee);
-    const results: Value[] = [];
-    for (const t of options(target)) {
-      if (t.kind === 'instance')
-        results.push({ kind: 'instance', cls: t.cls, module: t.module, args: args ?? undefined, at });
-      else if (t.kind === 'fn') results.push(this.inline(t.fn, node, m, env, depth, seen));
-      else if (t.kind === 'unresolved' || t.kind === 'external')
-        results.push({
-          kind: 'external',
-          node,
-          module: m,
-          callee: t.kind === 'external' ? `${t.callee}(…)` : ct,
-          at,
-        });
-      else results.push(un(node, m));
-    }
-    return results.length === 0 ? un(node, m) : several(results, at);
-  }
-
-  /** The value a function returns when called at `call` (its return expressions, arguments bound). */
-  private inline(
-    fn: FnInfo,
-    call: SgNode,
-    m: ModuleInfo,
-    env: Env | undefined,
-    depth: number,
-    seen: Set<string>,
-  ): Value {
-    const at = locOf(call, m);
-    const bindings: Env = new Map();
-    const args = named(call.field('arguments'));
-    let pos = 0;
-    for (const a of args) {
-      if (a.kind() === 'keyword_argument') {
-        const n = a.field('name')?.text();
-        const v = a.field('value');
-        if (n && v) bindings.set(n, this.eval(v, m, env, depth + 1, seen));
-        continue;
-      }
-      const p = fn.params[pos++];
-      if (!p) continue;
-      const v = this.eval(a, m, env, depth + 1, seen);
-      if (p.name) bindings.set(p.name, v);
-      if (p.keys) for (const k of p.keys) bindings.set(k.name, this.prop(v, k.name, depth + 1, seen));
-    }
-    for (const p of fn.params) {
-      if (p.name && !bindings.has(p.name) && p.default)
-        bindings.set(p.name, this.eval(p.default, fn.module, undefined, depth + 1, seen));
-    }
-    const body = fn.node.field('body');
-    if (!body) return un(call, m);
-    if (body.kind() !== 'statement_block' && body.kind() !== 'block')
-      return withAt(this.eval(body, fn.module, bindings, depth + 1, seen), at);
-    const returns = body
-      .findAll({ rule: { kind: 'return_statement' } } as never)
-      .filter((r) => innermost(fn.module.functions, startOf(r)) === fn);
-    if (returns.length === 0 || returns.length > 6) return un(call, m);
-    const vals = returns.map((r) => {
-      const e = named(r)[0];
-      return e ? this.eval(e, fn.module, bindings, depth + 1, seen) : ({ kind: 'null', at } as Value);
-    });
-    return several(vals, at);
-  }
-
-  private fileRead(
-    callee: SgNode,
-    ct: string,
-    argList: SgNode[],
-    node: SgNode,
-    m: ModuleInfo,
-    env: Env | undefined,
-    depth: number,
-    seen: Set<string>,
-  ): Value | undefined {
-    let pathNode: SgNode | undefined;
-    if (/(^|\.)(readFileSync|readFile)$/.test(ct)) pathNode = argList[0];
-    else if (/\.(read|read_text)$/.test(ct)) {
-      const obj = callee.field('object');
-      if (obj?.kind() === 'call') {
-        const fnText = obj.field('function')?.text() ?? '';
-        if (/^(open|io\.open|codecs\.open|Path|pathlib\.Path)$/.test(fnText))
-          pathNode = named(obj.field('arguments'))[0];
-      } else if (obj) {
-        // with open(p) as f: f.read()  →  the with item
-        const v = this.eval(obj, m, env, depth + 1, seen);
-        if (v.kind === 'string' && !v.partial) return this.readRepoFile(v.value, node, m);
-        return undefined;
-      }
-    } else return undefined;
-    if (!pathNode) return un(node, m);
-    const p = this.eval(pathNode, m, env, depth + 1, seen);
-    if (p.kind === 'string' && !p.partial) return this.readRepoFile(p.value, node, m);
-    return un(node, m, `\`${clip(node.text())}\` (file path not resolvable)`);
-  }
-
-  private readRepoFile(path: string, node: SgNode, m: ModuleInfo): Value {
-    const at = locOf(node, m);
-    const norm = path.replace(/^\.\//, '');
-    const cands = [norm, posix.join(dirOf(m.file), norm), posix.normalize(norm)];
-    for (const c of cands) {
-      const rel = c.replace(/^\/+/, '');
-      if (this.project.has(rel)) {
-        const text = this.project.text(rel);
-        if (text !== undefined)
-          return { kind: 'string', value: text, at: { ...at, text: `${at.text} (${rel})` } };
-      }
-    }
-    return un(node, m, `\`${clip(node.text())}\` (${norm} is not in the repository)`);
+    return callValue(this, node, m, env, depth, seen);
   }
 
   /** An environment variable: its code default, else the value in a committed env file, else unresolved. */
@@ -928,63 +654,4 @@ export class Evaluator {
     if (fromFile !== undefined) return { kind: 'string', value: fromFile, at: locOf(node, m) };
     return un(node, m, `environment variable ${name}`);
   }
-}
-
-function withAt(v: Value, at: Loc): Value {
-  if (v.kind === 'several' || v.kind === 'object' || v.kind === 'array' || v.kind === 'instance') return v;
-  return { ...v, at } as Value;
-}
-
-function isStringish(v: Value): boolean {
-  return options(v).some((o) => o.kind === 'string');
-}
-
-/** Concatenation of parts: static text joined; unresolved parts recorded in `partial`. */
-export function concat(parts: Value[], at: Loc): Value {
-  let value = '';
-  const partial: string[] = [];
-  for (const p of parts) {
-    const opts = options(p);
-    if (
-      opts.length === 1 &&
-      (opts[0].kind === 'string' || opts[0].kind === 'number' || opts[0].kind === 'bool')
-    ) {
-      const o = opts[0] as { value: unknown; partial?: string[] };
-      value += String(o.value);
-      if (o.partial) partial.push(...o.partial);
-    } else if (opts.length > 1 && opts.every((o) => o.kind === 'string')) {
-      // Several known texts: count the shortest (a lower bound).
-      const shortest = (opts as { value: string; partial?: string[] }[]).reduce((a, b) =>
-        a.value.length <= b.value.length ? a : b,
-      );
-      value += shortest.value;
-      if (shortest.partial) partial.push(...shortest.partial);
-    } else if (p.kind === 'null') {
-      // `${undefined}` prints "undefined"; treat as empty
-    } else {
-      partial.push(p.kind === 'unresolved' ? p.at.text : p.at.text);
-    }
-  }
-  return partial.length > 0 ? { kind: 'string', value, at, partial } : { kind: 'string', value, at };
-}
-
-function unescapeString(s: string): string {
-  return s
-    .replace(/\\n/g, '\n')
-    .replace(/\\t/g, '\t')
-    .replace(/\\(["'`\\])/g, '$1');
-}
-
-function dirOf(file: string): string {
-  const d = posix.dirname(file);
-  return d === '.' ? '' : d;
-}
-
-/** `process.env.X`, `process.env["X"]`, `import.meta.env.X`, `Bun.env.X`, `os.environ["X"]` → X. */
-export function envVarName(text: string): string | undefined {
-  const m =
-    /^(?:process\.env|import\.meta\.env|Bun\.env|os\.environ)(?:\.([A-Za-z_]\w*)|\[\s*["']([A-Za-z_]\w*)["']\s*\])$/.exec(
-      text.replace(/\s+/g, ''),
-    );
-  return m ? (m[1] ?? m[2]) : undefined;
 }
