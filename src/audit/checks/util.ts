@@ -99,14 +99,6 @@ export function docCheck(ctx: AuditContext, docKey: keyof typeof DOC_SPECS): Eva
 }
 
 /** Findings of per-site judgements, with a summary counting what failed / warned. */
-export function fromFindings(list: Finding[], evidence: Evidence[], good: string, what: string): Evaluation {
-  const fails = list.filter((f) => f.level === 'fail').length;
-  const warns = list.length - fails;
-  if (list.length === 0) return ok(good, evidence);
-  const parts = [fails ? `${fails} ${what} to fix` : '', warns ? `${warns} to review` : ''].filter(Boolean);
-  return findings(parts.join(', '), list, evidence);
-}
-
 /** Keeps one finding per file:line:message. */
 export function dedupe<T extends Evidence>(list: T[]): T[] {
   const seen = new Set<string>();

@@ -171,6 +171,3 @@ export const SDK_CLIENTS =
 export const LANGCHAIN_CLIENTS =
   /^(ChatAnthropic|ChatAnthropicMessages|AnthropicLLM|ChatAnthropicVertex|ChatBedrock|ChatBedrockConverse|BedrockChat)$/;
 export const VERCEL_GENERATE = /^(generateText|streamText|generateObject|streamObject)$/;
-/** Framework invocations on a chat model / LLM object. */
-export const INVOKE_METHODS =
-  /^(invoke|ainvoke|stream|astream|batch|abatch|predict|apredict|generate|agenerate|call|acall|complete|acomplete|chat|achat|stream_chat|astream_chat|stream_complete|astream_complete|query|aquery|run|arun|with_structured_output|withStructuredOutput|bind_tools|bindTools|pipe)$/;

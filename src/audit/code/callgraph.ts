@@ -10,7 +10,6 @@
  * first).
  */
 import type { SgNode } from '@ast-grep/napi';
-import { named } from './lang.ts';
 import type { CallInfo, FnInfo, ModuleInfo } from './module.ts';
 import type { Project } from './project.ts';
 
@@ -428,9 +427,4 @@ function bindingOf(call: SgNode): string | undefined {
   if (!target) return undefined;
   const t = target.text();
   return /^(self\.|this\.)?[A-Za-z_$][\w$]*$/.test(t) ? t : undefined;
-}
-
-/** Positional arguments of a call node (for callers that only have the node). */
-export function callArgs(node: SgNode): SgNode[] {
-  return named(node.field('arguments')).filter((a) => a.kind() !== 'keyword_argument');
 }

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { looksBinary, MAX_FILE_BYTES } from '../files.ts';
 import { languageOf, parseCode } from './lang.ts';
-import { buildModule, type FnInfo, type ModuleInfo } from './module.ts';
+import { buildModule, type ModuleInfo } from './module.ts';
 
 /** Tests and fixtures: never evidence that production code passes. */
 const TEST_PATH =
@@ -282,9 +282,4 @@ export function importSpecsOf(file: string, text: string): string[] {
     }
   }
   return out;
-}
-
-/** A stable key for a function (file and start offset). */
-export function fnKey(f: FnInfo): string {
-  return `${f.module.file}#${f.start}`;
 }
