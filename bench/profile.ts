@@ -11,7 +11,7 @@
  * Open the .cpuprofile in Chrome DevTools (Performance → Load profile) or
  * https://www.speedscope.app for flame graphs.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -93,7 +93,10 @@ async function main(): Promise<void> {
     const out = gen.output().trim().split('\n').pop() ?? '';
     const load = out.startsWith('{') ? (JSON.parse(out) as LoadResult) : undefined;
     await t.stop(); // SIGTERM: the gateway drains and exits, Node writes the profile
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    // Worker threads (the SQLite ledger's) write profiles of their own: the main thread's is the largest.
+    const file = readdirSync(profDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort((a, b) => statSync(join(profDir, b)).size - statSync(join(profDir, a)).size)[0];
     if (!file) throw new Error(`no .cpuprofile written; gateway output:\n${t.proc?.output().slice(-2000)}`);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const dest = join(resultsDir, `${target}-${mode}-${stamp}.cpuprofile`);

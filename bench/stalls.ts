@@ -7,7 +7,12 @@
  * like bench/run.ts when taskset is there (run this script itself with
  * `taskset -c 0`).
  *
- *   taskset -c 0 node --max-semi-space-size=16 bench/stalls.ts [gantry-full|gantry-min] [seconds]
+ *   taskset -c 0 node --max-semi-space-size=16 bench/stalls.ts [gantry-full|gantry-min] [seconds] [stream|open] [rate]
+ *
+ * `open` (instead of the 50 streams): non-streaming requests in an open loop
+ * at `rate` req/s (default 2,000) — one ledger row each, so the ledger's
+ * writes (batches of up to 500 rows) weigh in the event-loop delay; deltas
+ * are not counted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +32,8 @@ import {
 
 const target = process.argv[2] ?? 'gantry-full';
 const seconds = Number(process.argv[3] ?? 15);
+const mode = process.argv[4] === 'open' ? 'open' : 'stream';
+const rate = Number(process.argv[5] ?? 2_000);
 const other = hasCommand('taskset') ? '1' : undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'gantry-stalls-'));
 const { url: simUrl, proc: sim } = await startSimulatorProcess(other);
@@ -47,7 +54,7 @@ try {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const spec = {
-    mode: 'stream',
+    mode,
     url: gateway.url,
     headers: {
       'content-type': 'application/json',
@@ -56,11 +63,11 @@ try {
     },
     body: JSON.stringify({
       model: 'claude-sonnet-4-6',
-      max_tokens: 4096,
-      stream: true,
+      max_tokens: mode === 'open' ? 64 : 4096,
+      stream: mode === 'stream',
       messages: [{ role: 'user', content: 'abcdefghijklmno '.repeat(20).trim() }],
     }),
-    concurrency: 50,
+    ...(mode === 'open' ? { rate } : { concurrency: 50 }),
     durationMs: seconds * 1000,
   };
   const gen = spawnProc({
@@ -75,8 +82,12 @@ try {
   const load = JSON.parse(gen.output().trim().split('\n').pop() ?? '{}') as LoadResult;
   const ms = (ns: number) => (ns / 1e6).toFixed(2);
   const gaps = load.gaps;
+  const what =
+    mode === 'open'
+      ? `${target}, open loop ${rate} req/s: ${load.ok} answered, ${load.errors} errors, latency p99 ${load.latency?.p99?.toFixed(1) ?? '?'} ms`
+      : `${target}: ${gaps?.zeroGaps ?? '?'} of ${gaps?.count ?? '?'} deltas merged (${gaps?.count ? ((100 * gaps.zeroGaps) / gaps.count).toFixed(2) : '?'} %)`;
   console.log(
-    `${target}: ${gaps?.zeroGaps ?? '?'} of ${gaps?.count ?? '?'} deltas merged (${gaps?.count ? ((100 * gaps.zeroGaps) / gaps.count).toFixed(2) : '?'} %)\n` +
+    `${what}\n` +
       `event-loop delay: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms\n` +
       `GC: ${gcs.length} pauses, ${gcs.filter((d) => d > 5).length} over 5 ms, longest ${Math.max(0, ...gcs).toFixed(1)} ms`,
   );

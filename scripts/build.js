@@ -20,6 +20,10 @@ cpSync(
     recursive: true,
   },
 );
+// The console's browser files (ES modules, CSS): served as they are, next to the compiled routes.
+cpSync(new URL('../src/console/ui', import.meta.url), new URL('../dist/console/ui', import.meta.url), {
+  recursive: true,
+});
 const { buildProgram } = await import(new URL('../dist/cli/main.js', import.meta.url).href);
 const commands = buildProgram()
   .commands.map((c) => c.name())

@@ -51,3 +51,27 @@ test('GantryError renders the Anthropic envelope with its code in details', () =
   assert.equal(wrapped.status, 500);
   assert.equal(toGantryError(err), err);
 });
+
+test('docs/errors.md lists exactly the internal error codes, with their class and meaning', async () => {
+  const { INTERNAL_ERROR_CODES, InternalError } = await import('./errors.ts');
+  const section = doc.slice(
+    doc.indexOf('<!-- internal-errors:start'),
+    doc.indexOf('<!-- internal-errors:end'),
+  );
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => {
+      const cells = l.split(' | ').map((c) => c.replace(/^\|\s*/, '').replace(/\s*\|$/, ''));
+      return { code: cells[0].replaceAll('`', ''), class: cells[1].replaceAll('`', ''), summary: cells[2] };
+    });
+  assert.deepEqual(
+    rows,
+    Object.entries(INTERNAL_ERROR_CODES).map(([code, v]) => ({ code, class: v.class, summary: v.summary })),
+  );
+  const { LoadShedError } = await import('./resilience/concurrency.ts');
+  const err = new LoadShedError('queue_full');
+  assert.ok(err instanceof InternalError);
+  assert.equal(err.code, 'concurrency_full');
+  assert.equal(err.name, 'LoadShedError');
+});

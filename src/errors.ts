@@ -36,6 +36,22 @@ export const ERROR_CODES = {
     type: 'invalid_request_error',
     summary: 'The request body is JSON but not of the shape the route takes.',
   },
+  json_too_deep: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The JSON body nests deeper than `server.max_json_depth` levels.',
+  },
+  duplicate_key: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'The JSON body gives a top-level key more than once (one body must mean one request).',
+  },
+  invalid_request_target: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary:
+      'The request line is not a plain path (absolute-form or `*` targets), or an id has dot segments or characters ids never use.',
+  },
   unsupported_content_type: {
     status: 415,
     type: 'invalid_request_error',
@@ -151,6 +167,17 @@ export const ERROR_CODES = {
     type: 'api_error',
     summary: 'The rate-limit and budget store is unreachable and the limit is set to fail closed.',
   },
+  invalid_query: {
+    status: 400,
+    type: 'invalid_request_error',
+    summary: 'A query parameter of an admin route is not valid; the message names it and what it takes.',
+  },
+  ledger_unavailable: {
+    status: 503,
+    type: 'api_error',
+    summary:
+      'The ledger cannot be read for an admin view: `storage.ledger` is off or in memory, or its store does not answer.',
+  },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected fault inside Gantry.' },
 } as const;
 
@@ -192,4 +219,50 @@ export class GantryError extends Error {
 export function toGantryError(err: unknown): GantryError {
   if (err instanceof GantryError) return err;
   return new GantryError('internal_error', 'Internal error in the gateway.', { cause: err });
+}
+
+/**
+ * Gantry's internal errors: thrown between modules (a store that does not
+ * answer, a breaker that refuses a call, an invalid config), never sent to a
+ * client as such — the stage that catches one answers with a `GantryError`
+ * above, or the CLI exits with its code. One table of stable codes, kept
+ * identical to docs/errors.md by a test, like the HTTP ones.
+ */
+export const INTERNAL_ERROR_CODES = {
+  config_invalid: {
+    class: 'ConfigError',
+    summary: 'gantry.yaml is invalid: every problem with its path (the CLI exits 2).',
+  },
+  secret_ref_invalid: {
+    class: 'SecretRefError',
+    summary: 'A secret reference is malformed; the message never repeats the reference.',
+  },
+  limits_store_unavailable: {
+    class: 'StoreError',
+    summary: 'The rate-limit and budget store did not answer in time (`limits.on_store_error` decides).',
+  },
+  ledger_timeout: {
+    class: 'LedgerTimeoutError',
+    summary: 'A ledger store call got no answer within `storage.ledger_timeout_ms`: the store is down.',
+  },
+  breaker_open: {
+    class: 'BreakerOpenError',
+    summary: 'A circuit breaker refused the call (the upstream stage tries another target).',
+  },
+  concurrency_full: {
+    class: 'LoadShedError',
+    summary: 'A concurrency limit and its queue are full (answered 529 `load_shed`).',
+  },
+} as const;
+
+export type InternalErrorCode = keyof typeof INTERNAL_ERROR_CODES;
+
+/** The base of Gantry's internal errors: a stable `code` from `INTERNAL_ERROR_CODES`. */
+export class InternalError extends Error {
+  readonly code: InternalErrorCode;
+  constructor(code: InternalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = INTERNAL_ERROR_CODES[code].class;
+  }
 }

@@ -1,10 +1,9 @@
 /**
  * The account stage through the gateway: the row's fields (ids, client,
  * environment, customer, timings, decisions), and the invariant alarms, each
- * published on `channels.invariant` and logged.
+ * published on the gateway's `events.invariant` and logged.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,16 +31,15 @@ const onInvariant = (m: unknown) => events.push(m as InvariantEvent);
 let rows: LedgerRow[] = [];
 
 before(async () => {
-  diagnostics.subscribe('gantry:invariant', onInvariant);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
   ({ gateway, logs } = await startTestGateway(sim.url, {
     environments: { prod: { name: 'prod', upstreamKey: 'env:GANTRY_TEST_UPSTREAM_KEY' } },
     clients: [{ name: 'checkout', environment: 'prod', keySha256: hashKey(KEY), limits: {} }],
     storage: { ledger: `sqlite:${join(dir, 'l.db')}`, ledgerFlushMs: 20 },
   }));
+  gateway.events.invariant.subscribe(onInvariant);
 });
 after(async () => {
-  diagnostics.unsubscribe('gantry:invariant', onInvariant);
   await sim.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -105,7 +103,8 @@ describe('account stage', () => {
     assert.match(r.upstreamRequestId ?? '', /^req_/);
     assert.deepEqual(
       [r.client, r.environment, r.customer, r.model, r.stream, r.status, r.outcome],
-      ['checkout', 'prod', 'cust-9', 'claude-haiku-4-5', true, 200, 'ok'],
+      // The model that ran, as the upstream named it (the request sent the alias).
+      ['checkout', 'prod', 'cust-9', 'claude-haiku-4-5-20251001', true, 200, 'ok'],
     );
     assert.ok(r.costMicros > 0 && r.inputTokens > 0 && r.outputTokens > 0);
     assert.ok(r.latencyMs !== null && r.ttftMs !== null && r.ttftMs <= r.latencyMs);
@@ -251,6 +250,7 @@ describe('a passed-through model missing from the catalog', () => {
       ],
       storage: { ledger: `sqlite:${db}` },
     });
+    g.events.invariant.subscribe(onInvariant);
     const before = events.length;
     try {
       const msg = await new Anthropic({ apiKey: KEY, baseURL: g.url, maxRetries: 0 }).messages.create({

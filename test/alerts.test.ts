@@ -15,7 +15,7 @@ import type { AlertEngine } from '../src/alerts/engine.ts';
 import { hashKey } from '../src/config/keys.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
-import { channels } from '../src/observe/events.ts';
+
 import { type Telemetry, telemetryStage } from '../src/observe/stage.ts';
 import { STAGES } from '../src/pipeline/index.ts';
 import type { StageFactory } from '../src/pipeline/stage.ts';
@@ -287,7 +287,7 @@ describe('default rules: warning, critical, resolved', () => {
   test('daily cost (> 80 % warning, > 100 % critical of the budget), resolved the next day', async () => {
     await quiet();
     const budget = (pct: number) =>
-      channels.budget.publish({
+      gateway.events.budget.publish(() => ({
         scope: 'client:checkout',
         period: 'daily',
         threshold: pct >= 100 ? 100 : 80,
@@ -295,7 +295,7 @@ describe('default rules: warning, critical, resolved', () => {
         limitMicros: 10_000_000,
         action: 'block',
         at: now,
-      });
+      }));
     budget(85);
     const warn = await evaluate();
     assertTransition(warn, 'budget_daily', 'firing', 'warning', 'none');
@@ -328,7 +328,7 @@ test('/admin/alerts lists active alerts and recent transitions; /metrics counts 
   assert.equal(res.status, 200);
   const view = (await res.json()) as {
     active: Array<{ rule: string; status: string; severity: string }>;
-    recent: Array<{ rule: string; kind: string }>;
+    recent: Array<{ rule: string; kind: string; deliveries: Array<{ channel: string; ok: boolean }> }>;
     rules: unknown[];
   };
   assert.deepEqual(
@@ -337,6 +337,11 @@ test('/admin/alerts lists active alerts and recent transitions; /metrics counts 
   );
   assert.equal(view.recent[0].rule, 'auth_failures');
   assert.equal(view.recent[0].kind, 'firing');
+  // The notification it produced: delivered to the pager (critical), as the history says.
+  assert.ok(
+    view.recent[0].deliveries.some((d) => d.channel === 'pager' && d.ok),
+    JSON.stringify(view.recent[0].deliveries),
+  );
   for (const rule of ['error_rate_5xx', 'latency_p99', 'rate_429', 'budget_daily'])
     assert.ok(
       view.recent.some((r) => r.rule === rule && r.kind === 'resolved'),

@@ -40,10 +40,68 @@ function probe(r: AuditReport, id: string): CheckResult {
   assert.ok(c, id);
   return c;
 }
+/** A check as the terminal report shows it: evidence as `key: message`. */
 const text = (c: CheckResult) =>
-  [c.summary, ...c.findings.map((f) => f.message), ...c.evidence.map((e) => e.message)].join('\n');
+  [
+    c.summary,
+    ...c.findings.map((f) => f.message),
+    ...c.evidence.map((e) => (e.key ? `${e.key}: ${e.message}` : e.message)),
+  ].join('\n');
 
 describe('gantry preflight', () => {
+  test('the controls probe reads routes the gateway has (GET /admin/limits, /admin/alerts, /health); each header is printed once', async () => {
+    const { startGateway } = await import('../src/gateway/server.ts');
+    const { testConfig } = await import('./support.ts');
+    const { hashKey } = await import('../src/config/keys.ts');
+    process.env.GANTRY_TEST_ALERT_URL = 'http://127.0.0.1:9/never-called';
+    const base = testConfig(sim.url, { admin: { keySha256: hashKey('preflight-admin') } });
+    const start = (over: Partial<typeof base>) =>
+      startGateway({ config: { ...base, ...over }, logDestination: { write: () => true } as never });
+    const configured = await start({
+      alerts: {
+        ...base.alerts,
+        channels: [
+          { name: 'ops', type: 'webhook', url: 'env:GANTRY_TEST_ALERT_URL', minSeverity: 'warning' },
+        ],
+      },
+      limits: { ...base.limits, overall: { budget: { dailyMicros: 50_000_000, action: 'block' } } },
+    });
+    const bare = await start({});
+    try {
+      sim.state.setTier('build');
+      const opts = {
+        mode: 'gateway' as const,
+        key: UPSTREAM_KEY,
+        adminKey: 'preflight-admin',
+        latencySamples: 1,
+      };
+      const r = await runPreflight(configured.url, opts);
+      const controls = probe(r, 'PF-CONTROLS');
+      assert.equal(controls.outcome, 'pass', text(controls));
+      assert.match(text(controls), /budgets: overall/);
+      assert.match(text(controls), /alerts\.channels: 1 channel/);
+      assert.match(text(controls), /GET \/health: 200/);
+      const terminal = render(r, 'terminal', { failOn: 'fail', color: false });
+      assert.match(terminal, /^\s+anthropic-ratelimit-requests-limit: \d+$/m);
+      assert.doesNotMatch(terminal, /anthropic-ratelimit-requests-limit: anthropic-ratelimit/);
+      // Nothing configured: a warning naming what is missing.
+      const missing = probe(await runPreflight(bare.url, opts), 'PF-CONTROLS');
+      assert.equal(missing.outcome, 'warn');
+      assert.match(text(missing), /no budget configured/);
+      assert.match(text(missing), /no alert channel configured/);
+      // Without the admin key, only /health is read: manual.
+      const plain = probe(
+        await runPreflight(configured.url, { ...opts, adminKey: undefined }),
+        'PF-CONTROLS',
+      );
+      assert.equal(plain.outcome, 'manual', text(plain));
+      assert.match(plain.summary, /set \$GANTRY_ADMIN_KEY/);
+    } finally {
+      await configured.close();
+      await bare.close();
+    }
+  });
+
   test('the probe model comes from the catalog and is a cheap current model', () => {
     assert.match(cheapModel(), /^claude-haiku-/);
   });

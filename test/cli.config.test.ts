@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { hashKey } from '../src/config/keys.ts';
+import { loadConfig, parseConfig } from '../src/config/load.ts';
+import { configSchema } from '../src/config/sections.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/gantry.js');
@@ -123,6 +125,31 @@ clients:
   test('gantry.example.yaml passes', () => {
     const run = gantry(['config', 'check', '--config', join(root, 'gantry.example.yaml')]);
     assert.equal(run.code, 0, run.stderr);
+  });
+
+  test('prints the whole config: every section, defaults filled in; read back, it is the same config', () => {
+    for (const file of [join(root, 'gantry.example.yaml'), undefined]) {
+      const run = gantry(['config', 'check', ...(file ? ['--config', file] : [])]);
+      assert.equal(run.code, 0, run.stderr);
+      const printed = parse(run.stdout) as Record<string, unknown>;
+      // Every top-level section of the schema is printed, defaults included.
+      assert.deepEqual(Object.keys(printed).sort(), Object.keys(configSchema.shape).sort());
+      // Secret references carry how they resolve; without that note, the printed YAML is the config.
+      const strip = (v: unknown): unknown =>
+        typeof v === 'string'
+          ? v.replace(/ \((set|missing[^)]*|not checked)\)$/, '')
+          : Array.isArray(v)
+            ? v.map(strip)
+            : v && typeof v === 'object'
+              ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x)]))
+              : v;
+      const text = stringify(strip(printed));
+      const again = parseConfig(text, { source: 'printed', baseDir: root });
+      const original = file
+        ? loadConfig({ path: file, env: {} })
+        : parseConfig('', { source: 'printed', baseDir: root });
+      assert.deepEqual({ ...again, source: '' }, { ...original, source: '' });
+    }
   });
 });
 

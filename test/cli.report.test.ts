@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -140,10 +140,15 @@ describe('report', () => {
     assert.equal(code, 0, err);
     const rep = JSON.parse(out);
     assert.equal(rep.by, 'model');
+    // One line per model, by the catalog's canonical id; the names asked for in `requested`.
     assert.deepEqual(rep.lines.map((l: { key: string }) => l.key).sort(), [
-      'claude-haiku-4-5',
+      'claude-haiku-4-5-20251001',
       'claude-opus-5',
     ]);
+    assert.deepEqual(
+      rep.lines.find((l: { key: string }) => l.key === 'claude-haiku-4-5-20251001').requested,
+      ['claude-haiku-4-5'],
+    );
     assert.equal(
       rep.total.costMicros,
       ROWS.reduce((s, r) => s + r.costMicros, 0),
@@ -154,14 +159,29 @@ describe('report', () => {
   test('gantry report: table, csv, --since, bad options', () => {
     const table = gantry('report', '--ledger', db, '--since', '2026-11-21');
     assert.equal(table.code, 0, table.err);
-    assert.match(table.out, /chat\s+5\s+0\s+250\s+200\s+0\s+0\s+5000\s+95\.2%\s+0\.001750\s+0\.004500/);
+    // client, requests, errors, closed, input, output, estimated, writes, read, hit rate, cost, saved
+    assert.match(
+      table.out,
+      /chat\s+5\s+0\s+0\s+250\s+200\s+0\s+0\s+0\s+5000\s+95\.2%\s+0\.001750\s+0\.004500/,
+    );
     assert.doesNotMatch(table.out, /search/);
     const csv = gantry('report', '--ledger', db, '--format', 'csv', '--by', 'customer');
     assert.equal(
       csv.out.split('\n')[0],
-      'customer,requests,errors,input,output,write 5m,write 1h,read,hit rate,cost $,saved $',
+      'customer,requests,errors,closed,input,output,estimated,write 5m,write 1h,read,hit rate,cost $,saved $',
     );
     assert.equal(gantry('report', '--ledger', db, '--by', 'team').code, 2);
+  });
+
+  test('gantry report without a ledger says so, and creates none', () => {
+    const missing = join(dir, 'missing', 'ledger.db');
+    const r = gantry('report', '--ledger', `sqlite:${missing}`);
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`no ledger at ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(existsSync(missing), false);
+    const off = gantry('report', '--ledger', 'off');
+    assert.equal(off.code, 1);
+    assert.match(off.err, /storage\.ledger is off/);
   });
 });
 

@@ -10,7 +10,6 @@
  * as exact decimals (BigInt), rounding once, half up.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,15 +165,14 @@ const msg = (text: string) => [{ role: 'user' as const, content: text }];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gantry-corpus-'));
-  diagnostics.subscribe('gantry:invariant', onInvariant);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY], batchProcessingMs: 30 });
   ({ gateway } = await startTestGateway(sim.url, {
     clients: [{ name: 'corpus', environment: 'default', keySha256: hashKey(VIRTUAL_KEY), limits: {} }],
     storage: { ledger: `sqlite:${join(dir, 'ledger.db')}`, ledgerFlushMs: 50 },
   }));
+  gateway.events.invariant.subscribe(onInvariant);
 });
 after(async () => {
-  diagnostics.unsubscribe('gantry:invariant', onInvariant);
   await sim.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -14,7 +14,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { hashKey } from '../src/config/keys.ts';
 import type { Gateway } from '../src/gateway/server.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { type LogSink, spawnServe, startTestGateway, UPSTREAM_KEY } from './support.ts';
+import { type LogSink, logLine, spawnServe, startTestGateway, UPSTREAM_KEY, until } from './support.ts';
 
 const VIRTUAL_KEY = 'gk_gatewaySuiteKey0000000000000000000000000';
 const MODEL = 'claude-haiku-4-5';
@@ -184,8 +184,10 @@ describe('logs', () => {
     // x-should-retry: false: the gateway passes the error through instead of retrying it.
     sim.state.addFault({ kind: 'status', status: 500, count: 1, shouldRetry: false });
     await post('/v1/messages', body(marker));
-    await gateway.logger.flush();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => {
+      await new Promise<void>((r) => gateway.logger.flush(() => r()));
+      return logs.lines.length - before >= 6;
+    }, 'six request lines');
 
     const text = logs.lines.slice(before).join('\n');
     assert.ok(!text.includes(marker), 'prompt/completion content leaked into logs');
@@ -269,10 +271,10 @@ describe('streaming', () => {
     });
     const reader = res.body!.getReader();
     await reader.read();
+    const id = res.headers.get('gantry-request-id');
     controller.abort();
-    await new Promise((r) => setTimeout(r, 200));
-    const line = logs.records().findLast((r) => r.route === 'messages' && r.stream === true);
-    assert.equal(line?.outcome, 'client_closed');
+    const line = await logLine(gateway, logs, (r) => r.req_id === id, "the abandoned stream's line");
+    assert.equal(line.outcome, 'client_closed');
   });
 });
 
@@ -410,8 +412,15 @@ describe('graceful shutdown of `gantry serve`', () => {
     assert.ok(!first.done);
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
-    await assert.rejects(fetch(`${url}/v1/models`, { headers: { 'x-api-key': UPSTREAM_KEY } }));
+    // Once draining, the listener is closed: new connections are refused.
+    await until(
+      () =>
+        fetch(`${url}/v1/models`, { headers: { 'x-api-key': UPSTREAM_KEY } }).then(
+          () => false,
+          () => true,
+        ),
+      'new connections refused while draining',
+    );
     let text = new TextDecoder().decode(first.value);
     for (;;) {
       const { done, value } = await reader.read();

@@ -9,10 +9,10 @@
  * one unique schema per run, dropped at the end.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -20,7 +20,7 @@ import pino from 'pino';
 import type { LedgerRow } from '../src/ledger/row.ts';
 import { createLedgerStore, type LedgerStore, openLedgerStore } from '../src/ledger/store.ts';
 import { LedgerWriter } from '../src/ledger/writer.ts';
-import type { LedgerEvent } from '../src/observe/events.ts';
+import { type LedgerEvent, Topic } from '../src/observe/events.ts';
 import { LogSink } from './support.ts';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -143,6 +143,7 @@ for (const [name, url] of BACKENDS) {
 class FlakyStore implements LedgerStore {
   readonly kind = 'sqlite' as const;
   readonly where = 'flaky';
+  readonly spillDir = undefined;
   failures: number;
   attempts = 0;
   readonly inner: LedgerStore;
@@ -167,6 +168,13 @@ class FlakyStore implements LedgerStore {
   count() {
     return this.inner.count();
   }
+  spend(q: { since: number; until: number }) {
+    return this.inner.spend(q);
+  }
+  async ping() {
+    if (this.failures > 0) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    return this.inner.ping();
+  }
   close() {
     return this.inner.close();
   }
@@ -183,14 +191,19 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000) {
 
 describe('ledger outages', () => {
   const events: LedgerEvent[] = [];
-  const onLedger = (m: unknown) => events.push(m as LedgerEvent);
-  before(() => diagnostics.subscribe('gantry:ledger', onLedger));
-  after(() => diagnostics.unsubscribe('gantry:ledger', onLedger));
+  const topic = new Topic<LedgerEvent>();
+  topic.subscribe((e) => events.push(e));
 
   test('a store failing N times loses no row within the buffer bound', async () => {
     const flaky = new FlakyStore(createLedgerStore(`sqlite:${join(dir, 'flaky.db')}`), 5);
     const logs = new LogSink();
-    const writer = new LedgerWriter({ store: flaky, bufferRows: 1000, flushMs: 15, logger: pino(logs) });
+    const writer = new LedgerWriter({
+      store: flaky,
+      bufferRows: 1000,
+      flushMs: 15,
+      logger: pino(logs),
+      events: topic,
+    });
     for (let k = 0; k < 10; k++) {
       for (const r of rows(k * 50, 50)) writer.add(r);
       await sleep(10);
@@ -216,7 +229,13 @@ describe('ledger outages', () => {
       Number.POSITIVE_INFINITY,
     );
     const logs = new LogSink();
-    const writer = new LedgerWriter({ store: flaky, bufferRows: 100, flushMs: 10, logger: pino(logs) });
+    const writer = new LedgerWriter({
+      store: flaky,
+      bufferRows: 100,
+      flushMs: 10,
+      logger: pino(logs),
+      events: topic,
+    });
     let accepted = 0;
     for (const r of rows(0, 150)) if (writer.add(r)) accepted++;
     assert.equal(accepted, 100);
@@ -229,16 +248,21 @@ describe('ledger outages', () => {
     assert.deepEqual([stats.written, stats.dropped], [100, 50]);
   });
 
-  test('sqlite: a locked database (another writer holds it) delays rows, loses none', async () => {
+  test('sqlite: a locked database (another writer holds it) delays rows, loses none, never holds the event loop', async () => {
     const path = join(dir, 'locked.db');
     const store = await openLedgerStore(`sqlite:${path}`);
     const writer = new LedgerWriter({ store, storeReady: true, bufferRows: 5000, flushMs: 20 });
     const locker = new DatabaseSync(path);
     locker.exec('BEGIN EXCLUSIVE');
     for (const r of rows(0, 300)) writer.add(r);
-    await sleep(300);
+    // The insert waits on the lock (busy timeout) inside the worker thread: this event loop stays free.
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    await sleep(600);
+    delay.disable();
     assert.equal(writer.stats().written, 0);
-    assert.ok(writer.stats().failures > 0, 'inserts failed while locked');
+    const maxMs = delay.max / 1e6;
+    assert.ok(maxMs < 60, `event loop held ${maxMs.toFixed(1)} ms while the database was locked`);
     locker.exec('COMMIT');
     locker.close();
     await until(() => writer.stats().written === 300);
@@ -264,8 +288,9 @@ describe('ledger outages', () => {
     assert.equal(stats.dropped, 0);
   });
 
-  test('postgres: connection refused at start — rows buffer; close gives up at its timeout and counts the loss', async () => {
-    const store = createLedgerStore('postgres://postgres@127.0.0.1:1/test');
+  test('postgres: connection refused at start — rows buffer; close gives up at its timeout and spills them', async () => {
+    const spillDir = join(dir, 'spill-refused');
+    const store = createLedgerStore('postgres://postgres@127.0.0.1:1/test', { spillDir });
     const logs = new LogSink();
     const writer = new LedgerWriter({
       store,
@@ -278,7 +303,38 @@ describe('ledger outages', () => {
     await until(() => writer.stats().failures > 0);
     assert.equal(writer.stats().queued, 40);
     const stats = await writer.close();
-    assert.deepEqual([stats.written, stats.dropped], [0, 40]);
+    assert.deepEqual([stats.written, stats.spilled, stats.dropped], [0, 40, 0]);
+    assert.match(logs.text(), /ledger rows spilled at shutdown/);
+    assert.equal(readdirSync(spillDir).filter((f) => f.endsWith('.jsonl')).length, 1);
+  });
+
+  test('rows added while close runs (requests cut at the drain timeout) still reach the store', async () => {
+    const flaky = new FlakyStore(createLedgerStore(`sqlite:${join(dir, 'late.db')}`), 3);
+    const writer = new LedgerWriter({ store: flaky, bufferRows: 1000, flushMs: 10, closeTimeoutMs: 5_000 });
+    for (const r of rows(0, 20)) writer.add(r);
+    const closing = writer.close();
+    await sleep(20);
+    for (const r of rows(20, 5)) assert.equal(writer.add(r), true); // cut handlers run while the close retries
+    const stats = await closing;
+    assert.deepEqual([stats.written, stats.spilled, stats.dropped], [25, 0, 0]);
+    const check = await openLedgerStore(`sqlite:${join(dir, 'late.db')}`);
+    assert.equal(await check.count(), 25);
+    await check.close();
+  });
+
+  test('sqlite::memory: has nowhere to spill: rows left at close are dropped, counted and logged', async () => {
+    const flaky = new FlakyStore(createLedgerStore('sqlite::memory:'), Number.POSITIVE_INFINITY);
+    const logs = new LogSink();
+    const writer = new LedgerWriter({
+      store: flaky,
+      bufferRows: 100,
+      flushMs: 10,
+      closeTimeoutMs: 100,
+      logger: pino(logs),
+    });
+    for (const r of rows(0, 7)) writer.add(r);
+    const stats = await writer.close();
+    assert.deepEqual([stats.written, stats.spilled, stats.dropped], [0, 0, 7]);
     assert.match(logs.text(), /ledger rows lost at shutdown/);
   });
 });

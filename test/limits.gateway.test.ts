@@ -6,17 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import diagnostics from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { hashKey } from '../src/config/keys.ts';
 import { parseConfig } from '../src/config/load.ts';
 import type { ResolvedConfig } from '../src/config/types.ts';
 import { type Gateway, startGateway } from '../src/gateway/server.ts';
+import { periodOf } from '../src/limits/periods.ts';
 import { RedisStore } from '../src/limits/redis.ts';
-import type { Exchange } from '../src/pipeline/exchange.ts';
+import type { ExchangeRecord } from '../src/pipeline/record.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { LogSink, UPSTREAM_KEY } from './support.ts';
+import { completions, LogSink, UPSTREAM_KEY, until } from './support.ts';
 
 const REDIS_URL = process.env.GANTRY_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
 const key = (name: string) => `gk_limits${name.padEnd(36, '0')}`;
@@ -41,18 +41,16 @@ function gatewayConfig(simUrl: string, body: string): ResolvedConfig {
 const client = (name: string, limits: string) =>
   `  - { name: ${name}, environment: prod, key_sha256: ${hashKey(key(name))}, limits: ${limits} }\n`;
 
-const completed: Exchange[] = [];
-const onComplete = (ex: unknown) => completed.push(ex as Exchange);
+const completed: ExchangeRecord[] = [];
+const onComplete = (r: ExchangeRecord) => completed.push(r);
 const decisionsOf = (requestId: string | null | undefined) =>
   completed.find((ex) => ex.id === requestId)?.decisions ?? [];
 
 let sim: Simulator;
 before(async () => {
-  diagnostics.subscribe('gantry:exchange:complete', onComplete);
   sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
 });
 after(async () => {
-  diagnostics.unsubscribe('gantry:exchange:complete', onComplete);
   await sim.close();
 });
 
@@ -88,11 +86,22 @@ describe('gateway with limits on Redis', () => {
       ),
       logDestination: logs,
     });
+    gateway.events.exchangeComplete.subscribe(onComplete);
+    done = completions(gateway);
   });
   after(async () => {
     await gateway.close();
     await store.close();
   });
+  let done: ReturnType<typeof completions>;
+
+  /** A client's daily budget spend, read from Redis as every replica reads it. */
+  const budgetSpent = async (name: string) => {
+    const { spent } = await store.readBudgets([
+      `${prefix}b:client:${name}:daily:${periodOf('daily', Date.now()).id}`,
+    ]);
+    return spent[0];
+  };
 
   /** Empties the client's rpm bucket from outside, as other replicas would. */
   const drain = async (name: string) => {
@@ -142,8 +151,12 @@ describe('gateway with limits on Redis', () => {
 
   test('402 reaches the SDK as PaymentRequiredError and is not retried', async () => {
     sim.state.enqueue({ lorem: 80 });
-    await sdk('budget').messages.create(params({ max_tokens: 400 })); // spends more than $0.0001
-    await sleep(100); // settling runs after the response
+    const spent = await sdk('budget')
+      .messages.create(params({ max_tokens: 400 }))
+      .withResponse(); // spends more than $0.0001
+    // Settling runs when the exchange completes, just after the response.
+    await done.of(spent.response.headers.get('gantry-request-id'));
+    await until(async () => (await budgetSpent('budget')) > 0, 'the spend settled');
     const before = simCount();
     const linesBefore = logs.records().filter((r) => r.client === 'budget').length;
     const err = await sdk('budget', 3)
@@ -177,8 +190,11 @@ describe('gateway with limits on Redis', () => {
 
   test('downgrade: a spent budget switches the model, rewriting only the model bytes', async () => {
     sim.state.enqueue({ lorem: 80 });
-    await sdk('down').messages.create(params({ model: 'claude-sonnet-4-6', max_tokens: 400 }));
-    await sleep(100);
+    const first = await sdk('down')
+      .messages.create(params({ model: 'claude-sonnet-4-6', max_tokens: 400 }))
+      .withResponse();
+    await done.of(first.response.headers.get('gantry-request-id'));
+    await until(async () => (await budgetSpent('down')) > 0, 'the spend settled');
     const raw =
       '{"model": "claude-sonnet-4-6","max_tokens":16, "messages":[{"role":"user","content":"model: \\"x\\""}],"metadata":{"model":"keep"}}';
     const res = await fetch(`${gateway.url}/v1/messages`, {
@@ -207,7 +223,9 @@ describe('gateway with limits on Redis', () => {
       if (i % 2 === 1) for await (const _event of data as unknown as AsyncIterable<unknown>);
       const remaining = Number(response.headers.get('gantry-ratelimit-output-tokens-remaining'));
       assert.ok(remaining >= 300 && remaining <= 400, `remaining after reserving 600: ${remaining}`);
-      await sleep(50);
+      // The refund of the unused tokens happens when the exchange completes.
+      await done.of(response.headers.get('gantry-request-id'));
+      await sleep(20); // the refund's own store round trip
     }
   });
 

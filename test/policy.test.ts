@@ -20,7 +20,7 @@ import { openLedgerStore } from '../src/ledger/store.ts';
 import { policySchema, resolvePolicy } from '../src/policy/config.ts';
 import { autoCache, countBreakpoints } from '../src/policy/rules.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
-import { startTestGateway, UPSTREAM_KEY } from './support.ts';
+import { startTestGateway, UPSTREAM_KEY, until } from './support.ts';
 
 const key = (n: string) => `gk_policy${n.padEnd(36, '0')}`;
 const client = (name: string, policy?: import('zod').input<typeof policySchema>): ClientConfig => {
@@ -173,12 +173,17 @@ describe('routing', () => {
       messages: [{ role: 'user', content: LONG.slice(0, 4000) }],
     });
     assert.equal(long.model, 'claude-sonnet-4-6');
-    await new Promise((r) => setTimeout(r, 100)); // a few flush intervals
-    const store = await openLedgerStore(`sqlite:${join(dir, 'p.db')}`);
-    const row = (await store.rows()).find((r) => r.id === routedId);
-    await store.close();
-    assert.ok(row);
-    assert.deepEqual([row.model, row.requestedModel], ['claude-haiku-4-5', 'claude-sonnet-4-6']);
+    // The row is written off the request path: wait for it, however loaded the machine.
+    const row = await until(async () => {
+      const store = await openLedgerStore(`sqlite:${join(dir, 'p.db')}`);
+      try {
+        return (await store.rows()).find((r) => r.id === routedId);
+      } finally {
+        await store.close();
+      }
+    }, "the routed request's ledger row");
+    // The model that ran as the upstream named it; the one the client asked for.
+    assert.deepEqual([row.model, row.requestedModel], ['claude-haiku-4-5-20251001', 'claude-sonnet-4-6']);
     assert.deepEqual(JSON.parse(row.decisions), [
       {
         stage: 'policy',

@@ -56,12 +56,20 @@ function load(gateway: Gateway, workers = 6) {
     for (let i = w; running; i += workers) await one(i);
   });
   return {
+    /** Requests answered so far. */
+    done: () => done,
     stop: async () => {
       running = false;
       await Promise.all(loops);
       return { failures, done };
     },
   };
+}
+
+/** Waits until the load has answered `more` further requests. */
+async function served(traffic: { done(): number }, more: number, what: string): Promise<void> {
+  const mark = traffic.done();
+  await until(() => traffic.done() >= mark + more, what);
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
@@ -88,13 +96,13 @@ describe('key rotation under load, zero failed requests', () => {
     });
     try {
       const traffic = load(gateway);
-      await sleep(300);
+      await served(traffic, 10, 'traffic on the old key');
       sim.state.updateKeys({ add: [NEW] }); // the new key is created at the provider
       writeSecret(file, NEW); // ... and written to the secret store
       const usedNew = () => sim.state.requests.all().some((r) => r.headers['x-api-key'] === NEW);
       await until(usedNew, 'the gateway to send the new key');
       sim.state.updateKeys({ revoke: OLD }); // the old key is revoked
-      await sleep(600);
+      await served(traffic, 30, 'traffic after the revocation');
       const { failures, done } = await traffic.stop();
       assert.deepEqual(failures, []);
       assert.ok(done > 10, `only ${done} requests`);
@@ -140,7 +148,7 @@ describe('key rotation under load, zero failed requests', () => {
     };
     try {
       const traffic = load(gateway);
-      await sleep(200);
+      await served(traffic, 10, 'traffic on the primary key');
       assert.equal((await admin('GET')).environments.prod[1].has_value, false);
       sim.state.updateKeys({ add: [NEW] });
       writeSecret(b, NEW);
@@ -157,9 +165,9 @@ describe('key rotation under load, zero failed requests', () => {
       }
       const sentBeforeRevoke = sim.state.requests.all().length;
       sim.state.updateKeys({ revoke: OLD });
-      await sleep(300);
+      await served(traffic, 20, 'traffic after the revocation');
       await admin('POST', { environment: 'prod', id: 'primary', state: 'disabled' });
-      await sleep(100);
+      await served(traffic, 10, 'traffic after the key was disabled');
       const { failures, done } = await traffic.stop();
       assert.deepEqual(failures, []);
       assert.ok(done > 10, `only ${done} requests`);

@@ -9,10 +9,11 @@ import Anthropic from '@anthropic-ai/sdk';
 import { resolveModel } from '../src/anthropic/models.ts';
 import { hashKey } from '../src/config/keys.ts';
 import type { Gateway } from '../src/gateway/server.ts';
-import { type BreakerEvent, channels, type UpstreamKeyEvent } from '../src/observe/events.ts';
+import type { BreakerEvent, UpstreamKeyEvent } from '../src/observe/events.ts';
+import { flushLogger } from '../src/observe/log.ts';
 import { type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { startResilientGateway } from './resilience-support.ts';
-import { type LogSink, UPSTREAM_KEY } from './support.ts';
+import { type LogSink, logLine, UPSTREAM_KEY, until } from './support.ts';
 
 const VIRTUAL_KEY = 'gk_resilienceKey00000000000000000000000000000';
 const PRIMARY = 'claude-sonnet-4-6';
@@ -40,12 +41,25 @@ async function post(gateway: Gateway, payload: string = body(), path = '/v1/mess
 
 const messageAttempts = (sim: Simulator) => sim.state.requests.all().filter((r) => r.path === '/v1/messages');
 
+/**
+ * The request lines so far, once every exchange the gateway started has
+ * completed and its line reached the log (a wait on those events, not a sleep).
+ */
 async function flushed(gateway: Gateway, logs: LogSink) {
-  await gateway.logger.flush();
-  await new Promise((r) => setTimeout(r, 30));
-  return logs
-    .records()
-    .filter((r) => r.msg === 'request' || r.msg === 'request failed' || String(r.msg).startsWith('request'));
+  const requestLines = () =>
+    logs
+      .records()
+      .filter(
+        (r) => r.msg === 'request' || r.msg === 'request failed' || String(r.msg).startsWith('request'),
+      );
+  const settled = await until(async () => {
+    await flushLogger(gateway.logger);
+    const now = requestLines().length;
+    await flushLogger(gateway.logger);
+    return requestLines().length === now ? now + 1 : false; // no line arrived between two flushes
+  }, 'the request lines to settle');
+  void settled;
+  return requestLines();
 }
 
 describe('retries follow the SDK rules', () => {
@@ -203,7 +217,7 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       events.push(e as BreakerEvent);
       primaryAtOpen ??= messageAttempts(sim).filter(isPrimary).length;
     };
-    channels.breaker.subscribe(listen);
+    const offBreaker = gateway.events.breaker.subscribe(listen);
     try {
       const storm = sim.state.addFault({ kind: 'status', status: 529, model: PRIMARY, path: '/v1/messages' });
       const requests = 30;
@@ -266,7 +280,7 @@ describe('a 529 storm: breaker, fallback model, half-open probe', () => {
       const opened = logs.records().find((r) => r.msg === 'circuit breaker opened');
       assert.equal(opened?.model, PRIMARY);
     } finally {
-      channels.breaker.unsubscribe(listen);
+      offBreaker();
       await gateway.close();
       await sim.close();
     }
@@ -466,7 +480,7 @@ describe('several upstream keys', () => {
     const { gateway, logs } = await startResilientGateway(sim, { environments });
     const events: UpstreamKeyEvent[] = [];
     const listen = (e: unknown) => events.push(e as UpstreamKeyEvent);
-    channels.upstreamKey.subscribe(listen);
+    const offKey = gateway.events.upstreamKey.subscribe(listen);
     try {
       for (let i = 0; i < 20; i++) assert.equal((await post(gateway)).res.status, 200);
       const used = (key: string) => messageAttempts(sim).filter((r) => r.headers['x-api-key'] === key).length;
@@ -484,15 +498,18 @@ describe('several upstream keys', () => {
       const before = used(KEY_A);
       for (let i = 0; i < 10; i++) await post(gateway);
       assert.equal(used(KEY_A), before, 'the failed key gets no more traffic');
-      await gateway.logger.flush();
-      await new Promise((r) => setTimeout(r, 30));
-      const report = logs.records().find((r) => r.msg === 'upstream key taken out of rotation');
+      const report = await logLine(
+        gateway,
+        logs,
+        (r) => r.msg === 'upstream key taken out of rotation',
+        'the take-out report',
+      );
       assert.equal(report?.upstream_key, 'a');
       assert.ok(!logs.text().includes(KEY_A.slice(14, 40)), 'no key value in the logs');
       const lines = await flushed(gateway, logs);
       assert.ok(lines.every((l) => l.upstream_key === 'a' || l.upstream_key === 'b'));
     } finally {
-      channels.upstreamKey.unsubscribe(listen);
+      offKey();
       await gateway.close();
       await sim.close();
     }
@@ -527,7 +544,9 @@ describe('health and admin routes', () => {
   test('/livez, /readyz and /health: probes through count_tokens, cached, causes classified', async () => {
     const sim = await startSimulator({ profile: 'perf', acceptedKeys: [UPSTREAM_KEY] });
     const { gateway } = await startResilientGateway(sim, {
-      resilience: { health: { probeIntervalMs: 300, probeModel: 'claude-haiku-4-5', probeTimeoutMs: 2_000 } },
+      resilience: {
+        health: { probeIntervalMs: 1_000, probeModel: 'claude-haiku-4-5', probeTimeoutMs: 2_000 },
+      },
     });
     const get = async (path: string) => {
       const res = await fetch(`${gateway.url}${path}`);
@@ -546,9 +565,13 @@ describe('health and admin routes', () => {
       await get('/health');
       assert.equal(probes().length, 1, 'cached within the interval');
 
+      // The next probe, once the cached one is older than the interval: the answer it produced.
       const cause = async () => {
-        await new Promise((r) => setTimeout(r, 320));
-        const h = await get('/health');
+        const n = probes().length;
+        const h = await until(async () => {
+          const answer = await get('/health');
+          return probes().length > n ? answer : false;
+        }, 'a new probe');
         return { status: h.json.status, cause: h.json.environments.prod.keys[0].probe.cause, code: h.status };
       };
       sim.state.addFault({ kind: 'status', status: 429, path: '/v1/messages/count_tokens' });

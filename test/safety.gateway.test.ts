@@ -5,7 +5,6 @@
  * model provider, decisions in headers, log lines and events.
  */
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -123,8 +122,7 @@ const lineFor = (requestId: string | null | undefined) =>
 describe('output scanning through the gateway', () => {
   test('a planted AWS key is redacted in a non-streaming answer, with header, log and event', async () => {
     const events: SafetyEvent[] = [];
-    const listen = (e: unknown) => events.push(e as SafetyEvent);
-    diagnostics.subscribe('gantry:safety', listen);
+    const off = gateway.events.safety.subscribe((e) => events.push(e));
     try {
       sim.state.enqueue({ text: `Use ${AWS} for the bucket.` });
       const { data, response } = await sdk('redact').messages.create(params('creds?')).withResponse();
@@ -144,7 +142,7 @@ describe('output scanning through the gateway', () => {
         [['safety.output', 'redacted', 'secret.aws_access_key', 'redact']],
       );
     } finally {
-      diagnostics.unsubscribe('gantry:safety', listen);
+      off();
     }
   });
 

@@ -113,3 +113,67 @@ export async function spawnServe(
   });
   return { child, url, stderr: () => stderr };
 }
+
+/**
+ * Waits until `cond` holds (polled every 10 ms), for up to `ms`: a wait on the
+ * thing a test needs, instead of a fixed sleep that is too short on a loaded
+ * machine and too long on an idle one.
+ */
+export async function until<T>(
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  ms = 10_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The first log line matching `pred`, once the gateway's logger has written it. */
+export async function logLine(
+  gateway: Gateway,
+  logs: LogSink,
+  pred: (line: Record<string, unknown>) => boolean,
+  what = 'the log line',
+): Promise<Record<string, unknown>> {
+  await new Promise<void>((resolve) => gateway.logger.flush(() => resolve()));
+  return until(() => logs.records().find(pred), what);
+}
+
+/**
+ * Records every exchange the gateway completes from now on; `of(id)` resolves
+ * with an exchange's record once it completed (every stage's `complete` hook
+ * and every observer ran), whether before or after the call.
+ */
+export function completions(gateway: Gateway): {
+  of(id: string | null | undefined, ms?: number): Promise<import('../src/pipeline/record.ts').ExchangeRecord>;
+  stop(): void;
+} {
+  type Rec = import('../src/pipeline/record.ts').ExchangeRecord;
+  const seen = new Map<string, Rec>();
+  const waiting = new Map<string, (r: Rec) => void>();
+  const off = gateway.events.exchangeComplete.subscribe((r) => {
+    seen.set(r.id, r);
+    waiting.get(r.id)?.(r);
+  });
+  return {
+    of: (id, ms = 10_000) =>
+      new Promise((resolve, reject) => {
+        const have = id ? seen.get(id) : undefined;
+        if (have) return resolve(have);
+        const timer = setTimeout(
+          () => reject(new Error(`exchange ${id} did not complete within ${ms} ms`)),
+          ms,
+        );
+        waiting.set(String(id), (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+      }),
+    stop: off,
+  };
+}

@@ -8,8 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { emptyUsage } from '../../src/anthropic/usage.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { Limiter, periodOf } from '../../src/limits/limiter.ts';
+import { LimitsEnforcer } from '../../src/limits/limiter.ts';
 import { MemoryStore } from '../../src/limits/memory.ts';
+import { periodOf } from '../../src/limits/periods.ts';
 import { bench, benchAsync } from './harness.ts';
 
 const config = parseConfig(
@@ -27,7 +28,7 @@ limits:
 `,
   { source: 'bench', baseDir: process.cwd() },
 );
-const limiter = new Limiter(config, new MemoryStore({ sweepMs: 0 }));
+const limiter = new LimitsEnforcer(config, new MemoryStore({ sweepMs: 0 }));
 const usage = { ...emptyUsage(), inputTokens: 20, outputTokens: 40 };
 const request = {
   client: 'app',

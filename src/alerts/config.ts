@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { expected } from '../config/fields.ts';
-import { parseSecretRef, SecretRefError } from '../config/secrets.ts';
+import { parseSecretRef, SecretRefError } from '../config/refs.ts';
 
 export const ALERT_METRICS = [
   'error_rate_5xx',

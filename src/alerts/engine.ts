@@ -20,10 +20,10 @@
  */
 import type { Logger } from 'pino';
 import { openSecret, type SecretHandle } from '../config/secrets.ts';
-import { type BudgetEvent, channels, type UpstreamKeyEvent } from '../observe/events.ts';
-import { type GantryMetrics, isServerError, modelLabel, statusOf } from '../observe/metrics.ts';
+import type { BudgetEvent, GatewayEvents, UpstreamKeyEvent } from '../observe/events.ts';
+import { type GantryMetrics, isServerError, modelLabel } from '../observe/metrics.ts';
 import type { LatencyWindows } from '../observe/stats.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
 import type { SecretLookup } from '../pipeline/stage.ts';
 import { type AlertRecord, Channel, type DeliveryResult, type Notification } from './channels.ts';
 import { type AlertRule, type AlertsConfig, METRIC_UNITS, type Severity } from './config.ts';
@@ -91,6 +91,8 @@ interface Instance {
 
 export interface AlertEngineOptions {
   config: AlertsConfig;
+  /** The gateway's lifecycle events: budgets and upstream keys feed rules (omitted in unit tests). */
+  events?: GatewayEvents;
   /** Gateway secrets (unused for channel refs: the engine opens those itself with openSecret). */
   secrets?: SecretLookup;
   logger: Logger;
@@ -109,6 +111,8 @@ export interface AlertsView {
   active: AlertRecord[];
   recent: HistoryEntry[];
   rules: readonly AlertRule[];
+  /** The unit of each metric's values and thresholds. */
+  units: typeof METRIC_UNITS;
   channels: Array<{ name: string; type: string; min_severity: Severity }>;
 }
 
@@ -126,6 +130,8 @@ export class AlertEngine {
   readonly #handles = new Map<string, SecretHandle>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #chains = new Map<string, Promise<unknown>>();
+  /** The history entry of each notification, to add its deliveries to. */
+  readonly #entries = new WeakMap<Notification, HistoryEntry>();
   readonly #needClient: boolean;
   readonly #needModel: boolean;
   readonly #bucketCount: number;
@@ -175,14 +181,13 @@ export class AlertEngine {
         this.#o.logger.warn({ secret: spec, problem: h.problem() }, 'alert channel secret does not resolve');
     }
     if (this.config.historyDb) await this.history.openDb(this.config.historyDb);
-    const onBudget = (m: unknown) => this.onBudget(m as BudgetEvent);
-    const onKey = (m: unknown) => this.onUpstreamKey(m as UpstreamKeyEvent);
-    channels.budget.subscribe(onBudget);
-    channels.upstreamKey.subscribe(onKey);
-    this.#unsubscribe.push(
-      () => channels.budget.unsubscribe(onBudget),
-      () => channels.upstreamKey.unsubscribe(onKey),
-    );
+    const events = this.#o.events;
+    if (events) {
+      this.#unsubscribe.push(
+        events.budget.subscribe((e) => this.onBudget(e)),
+        events.upstreamKey.subscribe((e) => this.onUpstreamKey(e)),
+      );
+    }
     if (options.timer !== false) {
       this.#timer = setInterval(() => this.evaluate(), this.config.evaluateEveryMs);
       this.#timer.unref();
@@ -190,9 +195,9 @@ export class AlertEngine {
   }
 
   /** Counts one finished exchange into the windows (request path: in memory, no I/O). */
-  record(ex: Exchange): void {
-    if (ex.route.kind === 'unmatched') return;
-    const status = statusOf(ex);
+  record(ex: ExchangeRecord): void {
+    if (ex.route === 'unmatched') return;
+    const status = ex.status;
     const c: Counts = {
       total: 1,
       server: isServerError(ex) ? 1 : 0,
@@ -250,6 +255,7 @@ export class AlertEngine {
       active: [...this.#instances.values()].map((i) => i.record),
       recent: this.history.recent(100),
       rules: this.config.rules,
+      units: METRIC_UNITS,
       channels: this.config.channels.map((c) => ({
         name: c.name,
         type: c.type,
@@ -451,7 +457,7 @@ export class AlertEngine {
   }
 
   #notify(n: Notification): Notification {
-    this.history.add(n.kind, n.alert, n.at, n.previousSeverity);
+    this.#entries.set(n, this.history.add(n.kind, n.alert, n.at, n.previousSeverity));
     return n;
   }
 
@@ -460,7 +466,12 @@ export class AlertEngine {
     for (const c of this.channels) {
       if (!c.accepts(n)) continue;
       const before = this.#chains.get(c.name) ?? Promise.resolve();
-      const p: Promise<unknown> = before.then(() => c.send(n));
+      const entry = this.#entries.get(n);
+      const p: Promise<unknown> = before
+        .then(() => c.send(n))
+        .then((result) => {
+          if (entry) this.history.delivered(entry, result, new Date(this.#now()).toISOString());
+        });
       this.#chains.set(c.name, p);
       this.#inflight.add(p);
       void p.finally(() => {

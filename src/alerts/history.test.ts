@@ -52,3 +52,47 @@ test('with a SQLite file, history survives a restart', async () => {
   );
   b.close();
 });
+
+test('deliveries are kept with their entry, also across a restart; older files get the column', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-alerts-'));
+  const path = join(dir, 'alerts.db');
+  // A file from before deliveries were kept.
+  const { DatabaseSync } = await import('node:sqlite');
+  const old = new DatabaseSync(path);
+  old.exec(`CREATE TABLE gantry_alert_history (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      at TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, rule TEXT NOT NULL,
+      scope_value TEXT NOT NULL, severity TEXT NOT NULL, previous_severity TEXT,
+      value REAL NOT NULL, threshold REAL NOT NULL, summary TEXT NOT NULL)`);
+  old.exec(`INSERT INTO gantry_alert_history (at, kind, key, rule, scope_value, severity, value, threshold, summary)
+    VALUES ('2026-03-02T09:00:00.000Z', 'firing', 'k', 'r', 'overall', 'warning', 1, 1, 'old')`);
+  old.close();
+
+  const a = new AlertHistory(10);
+  await a.openDb(path);
+  const entry = a.add('firing', record(), '2026-03-02T10:00:00.000Z');
+  assert.deepEqual(entry.deliveries, []);
+  a.delivered(
+    entry,
+    { channel: 'ops-slack', ok: true, attempts: 1, status: 200 },
+    '2026-03-02T10:00:01.000Z',
+  );
+  a.delivered(
+    entry,
+    { channel: 'pager', ok: false, attempts: 3, error: 'ECONNREFUSED' },
+    '2026-03-02T10:00:09.000Z',
+  );
+  assert.equal(a.recent()[0].deliveries.length, 2);
+  a.close();
+
+  const b = new AlertHistory(10);
+  await b.openDb(path);
+  const [newest, oldest] = b.recent();
+  assert.deepEqual(newest.deliveries, [
+    { channel: 'ops-slack', ok: true, attempts: 1, status: 200, at: '2026-03-02T10:00:01.000Z' },
+    { channel: 'pager', ok: false, attempts: 3, error: 'ECONNREFUSED', at: '2026-03-02T10:00:09.000Z' },
+  ]);
+  assert.equal(oldest.summary, 'old');
+  assert.deepEqual(oldest.deliveries, []);
+  b.close();
+});

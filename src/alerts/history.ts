@@ -3,11 +3,17 @@
  * change, resolved), newest last, in a bounded in-memory ring; optionally also
  * in a SQLite table of its own (`alerts.history_db`, via node:sqlite), so the
  * history survives restarts. The ledger store is not used: it was not on main
- * when this was written.
+ * when this was written. Each entry also keeps the notification's deliveries
+ * (channel, outcome, attempts, HTTP status), added as each channel finishes.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AlertRecord, NotificationKind } from './channels.ts';
+import type { AlertRecord, DeliveryResult, NotificationKind } from './channels.ts';
+
+/** One channel's delivery of a notification, when it finished. */
+export interface Delivery extends DeliveryResult {
+  at: string;
+}
 
 export interface HistoryEntry {
   at: string;
@@ -20,11 +26,16 @@ export interface HistoryEntry {
   value: number;
   threshold: number;
   summary: string;
+  /** What each channel that took the notification did with it (empty until one finishes, or when none took it). */
+  deliveries: Delivery[];
 }
 
 type Db = {
   exec(sql: string): void;
-  prepare(sql: string): { run(...a: unknown[]): unknown; all(...a: unknown[]): unknown[] };
+  prepare(sql: string): {
+    run(...a: unknown[]): { lastInsertRowid: number | bigint };
+    all(...a: unknown[]): unknown[];
+  };
   close(): void;
 };
 
@@ -33,6 +44,8 @@ export class AlertHistory {
   readonly #ring: HistoryEntry[] = [];
   #db?: Db;
   #insert?: ReturnType<Db['prepare']>;
+  #update?: ReturnType<Db['prepare']>;
+  readonly #rowIds = new WeakMap<HistoryEntry, number | bigint>();
 
   constructor(size: number) {
     this.#size = size;
@@ -47,21 +60,34 @@ export class AlertHistory {
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       at TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, rule TEXT NOT NULL,
       scope_value TEXT NOT NULL, severity TEXT NOT NULL, previous_severity TEXT,
-      value REAL NOT NULL, threshold REAL NOT NULL, summary TEXT NOT NULL)`);
+      value REAL NOT NULL, threshold REAL NOT NULL, summary TEXT NOT NULL, deliveries TEXT)`);
+    // Files written before deliveries were kept get the column.
+    const columns = db.prepare('PRAGMA table_info(gantry_alert_history)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'deliveries'))
+      db.exec('ALTER TABLE gantry_alert_history ADD COLUMN deliveries TEXT');
     this.#db = db;
+    this.#update = db.prepare('UPDATE gantry_alert_history SET deliveries = ? WHERE id = ?');
     this.#insert = db.prepare(
-      'INSERT INTO gantry_alert_history (at, kind, key, rule, scope_value, severity, previous_severity, value, threshold, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO gantry_alert_history (at, kind, key, rule, scope_value, severity, previous_severity, value, threshold, summary, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const rows = db
       .prepare('SELECT * FROM gantry_alert_history ORDER BY id DESC LIMIT ?')
-      .all(this.#size) as Array<HistoryEntry & { previous_severity: string | null }>;
-    for (const r of rows.reverse()) {
-      const { previous_severity, ...rest } = r as HistoryEntry & {
-        id?: number;
+      .all(this.#size) as Array<
+      Omit<HistoryEntry, 'deliveries'> & {
+        id: number;
         previous_severity: string | null;
+        deliveries: string | null;
+      }
+    >;
+    for (const r of rows.reverse()) {
+      const { id, previous_severity, deliveries, ...rest } = r;
+      const entry: HistoryEntry = {
+        ...rest,
+        ...(previous_severity ? { previous_severity } : {}),
+        deliveries: deliveries ? (JSON.parse(deliveries) as Delivery[]) : [],
       };
-      delete (rest as { id?: number }).id;
-      this.#push(previous_severity ? { ...rest, previous_severity } : rest);
+      this.#rowIds.set(entry, id);
+      this.#push(entry);
     }
   }
 
@@ -77,9 +103,10 @@ export class AlertHistory {
       value: a.value,
       threshold: a.threshold,
       summary: a.summary,
+      deliveries: [],
     };
     this.#push(entry);
-    this.#insert?.run(
+    const inserted = this.#insert?.run(
       at,
       kind,
       a.key,
@@ -90,8 +117,17 @@ export class AlertHistory {
       a.value,
       a.threshold,
       a.summary,
+      null,
     );
+    if (inserted) this.#rowIds.set(entry, inserted.lastInsertRowid);
     return entry;
+  }
+
+  /** Adds a channel's outcome to the entry of the notification it delivered. */
+  delivered(entry: HistoryEntry, result: DeliveryResult, at: string): void {
+    entry.deliveries.push({ ...result, at });
+    const id = this.#rowIds.get(entry);
+    if (id !== undefined) this.#update?.run(JSON.stringify(entry.deliveries), id);
   }
 
   /** Newest first. */

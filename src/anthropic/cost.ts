@@ -35,7 +35,7 @@ export interface Cost {
 const NANO_PER_MICRO = 1000;
 
 /** Price (USD per MTok) in nano-dollars per token, exact for prices with up to three decimals. */
-const nano = (price: number): number => Math.round(price * NANO_PER_MICRO);
+export const nano = (price: number): number => Math.round(price * NANO_PER_MICRO);
 
 /** Prompt tokens of a request for the long-prompt band: input + cache reads + writes. */
 export const promptTokens = (u: Usage): number =>

@@ -15,12 +15,40 @@ const fixtureNames = readdirSync(FIXTURES)
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, FIXTURES)));
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+/** The events without their chunk offsets (`end`), which depend on the chunking. */
+const strip = (events: SseEvent[]): SseEvent[] => events.map(({ end: _end, ...rest }) => rest);
+
 function decodeChunks(chunks: Uint8Array[]): { events: SseEvent[]; pending: boolean } {
   const d = new SseDecoder();
   const events: SseEvent[] = [];
-  for (const c of chunks) events.push(...d.push(c));
+  for (const c of chunks) events.push(...strip(d.push(c)));
   events.push(...d.end());
   return { events, pending: d.pending };
+}
+
+/**
+ * What a relay forwards when it sends each chunk up to the `end` of its last
+ * event and holds the rest: the bytes of every complete event, in order.
+ */
+function relayed(chunks: Uint8Array[]): { out: Buffer; ends: number } {
+  const d = new SseDecoder();
+  const parts: Buffer[] = [];
+  let held: Buffer[] = [];
+  let ends = 0;
+  for (const c of chunks) {
+    const buf = Buffer.from(c);
+    const events = d.push(buf);
+    if (events.length === 0) {
+      held.push(buf);
+      continue;
+    }
+    for (const ev of events) assert.ok(ev.end !== undefined && ev.end > 0 && ev.end <= buf.length);
+    const cut = events[events.length - 1].end!;
+    parts.push(...held, buf.subarray(0, cut));
+    held = [buf.subarray(cut)];
+    ends += events.length;
+  }
+  return { out: Buffer.concat(parts), ends };
 }
 const decodeAll = (buf: Uint8Array) => decodeChunks([buf]);
 
@@ -90,6 +118,22 @@ describe('SseDecoder on the recorded fixtures', () => {
   });
 
   for (const name of fixtureNames) {
+    it(`${name}: forwarding each chunk up to its last event's end relays every event's bytes, whatever the chunking (property)`, () => {
+      const buf = fixture(name);
+      const whole = relayed([buf]);
+      fc.assert(
+        fc.property(fc.array(fc.nat(), { maxLength: 40 }), (points) => {
+          const r = relayed(splitAt(buf, points));
+          assert.equal(r.ends, whole.ends);
+          assert.deepEqual(r.out, whole.out);
+        }),
+        { numRuns: 200 },
+      );
+      // The bytes forwarded are the stream up to the end of its last complete event.
+      assert.deepEqual(whole.out, Buffer.from(buf).subarray(0, whole.out.length));
+      assert.deepEqual(relayed(byteByByte(buf)).out, whole.out);
+    });
+
     it(`${name}: decodes to the expected events with parseable JSON`, () => {
       const buf = fixture(name);
       const { events, pending } = decodeAll(buf);
@@ -303,7 +347,7 @@ describe('SseDecoder line handling', () => {
     const d = new SseDecoder();
     assert.deepEqual(d.push(bytes('data: a\n')), []);
     assert.equal(d.pending, true);
-    assert.deepEqual(d.push(bytes('\n')), [{ event: undefined, data: 'a' }]);
+    assert.deepEqual(d.push(bytes('\n')), [{ event: undefined, data: 'a', end: 1 }]);
     assert.equal(d.pending, false);
     assert.deepEqual(d.push(new Uint8Array(0)), []);
   });
@@ -322,7 +366,9 @@ describe('SseDecoder line handling', () => {
     assert.throws(() => d.push(bytes('abcdef')), RangeError);
     // complete lines in one chunk are never buffered, so they are not limited
     const ok = new SseDecoder({ maxLineBytes: 4 });
-    assert.deepEqual(ok.push(bytes('data: long enough\n\n')), [{ event: undefined, data: 'long enough' }]);
+    assert.deepEqual(strip(ok.push(bytes('data: long enough\n\n'))), [
+      { event: undefined, data: 'long enough' },
+    ]);
   });
 
   it('random streams: any events, line endings, comments and chunking decode to the model (property)', () => {

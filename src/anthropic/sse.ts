@@ -24,6 +24,12 @@ export interface SseEvent {
   id?: string;
   /** A `retry:` value (all ASCII digits) given inside this event's block. */
   retry?: number;
+  /**
+   * Set by `SseDecoder.push`: the offset in the chunk just passed to `push` right
+   * after the blank line that ended this event, so a relay can forward the
+   * event's own bytes (up to here) without encoding them again.
+   */
+  end?: number;
 }
 
 export interface SseDecoderOptions {
@@ -133,6 +139,7 @@ export class SseDecoder {
       } else {
         break;
       }
+      const before = out.length;
       if (this.#pendLen > 0) {
         this.#append(buf, pos, end);
         const p = this.#pend!;
@@ -142,6 +149,7 @@ export class SseDecoder {
       } else {
         this.#line(buf, pos, end, out);
       }
+      if (out.length !== before) out[before].end = next;
       pos = next;
     }
     if (pos < len) this.#append(buf, pos, len);

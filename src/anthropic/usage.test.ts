@@ -139,8 +139,9 @@ describe('StreamTap outcomes', () => {
     assert.equal(tap.outcome(), 'error_event');
     assert.equal(tap.sawMessageStop, false);
     assert.equal(tap.endedMidEvent, false);
-    // usage so far: message_start's
-    assert.deepEqual(tap.usage, usage({ inputTokens: 11, outputTokens: 1 }));
+    // usage so far: message_start's (no content relayed before the error: the estimate is 0)
+    assert.deepEqual(tap.usage, usage({ inputTokens: 11, outputTokens: 1, source: 'estimated' }));
+    assert.equal(tap.usageSource, 'estimated');
   });
 
   it('an error event with an unparseable payload still counts as an error event', () => {
@@ -165,9 +166,12 @@ describe('StreamTap outcomes', () => {
     assert.equal(tap.outcome(), 'cut');
     assert.equal(tap.endedMidEvent, true);
     assert.equal(tap.stopReason, undefined);
-    // only message_start's usage
-    assert.equal(tap.usage.outputTokens, 7);
+    // message_start's input side; output: the larger of message_start's 7 and the estimate of the
+    // text relayed (src/anthropic/estimate.test.ts checks the estimate itself)
     assert.equal(tap.usage.inputTokens, 31);
+    assert.equal(tap.usage.source, 'estimated');
+    assert.equal(tap.usage.outputTokens, Math.max(7, tap.estimatedOutputTokens));
+    assert.ok(tap.estimatedOutputTokens > 7, String(tap.estimatedOutputTokens));
   });
 
   it('an empty stream is cut', () => {
@@ -191,7 +195,8 @@ describe('StreamTap outcomes', () => {
     assert.equal(tap.malformedEvents, 4);
     assert.equal(tap.eventCount, 6);
     assert.equal(tap.sawMessageStart, false);
-    assert.deepEqual(tap.usage, emptyUsage());
+    // message_stop without a message_delta: no final usage, so it is an estimate (of nothing)
+    assert.deepEqual(tap.usage, { ...emptyUsage(), source: 'estimated' });
     assert.equal(tap.outcome(), 'complete');
   });
 });

@@ -17,7 +17,16 @@
  *   the API's default TTL and the cheaper write price. When only the breakdown is
  *   given, the total is its sum.
  */
+import { OutputEstimate } from './estimate.ts';
 import { SseDecoder, type SseEvent } from './sse.ts';
+
+/**
+ * Where a usage's output count comes from: `reported` by the API (a `Message`'s
+ * usage, a stream's final `message_delta`), or `estimated` by Gantry from what
+ * was relayed because the stream ended without its final usage (client closed,
+ * cut, error event; src/anthropic/estimate.ts).
+ */
+export type UsageSource = 'reported' | 'estimated';
 
 /** Usage of one message. Counters default to 0; optional fields are absent when not reported. */
 export interface Usage {
@@ -36,6 +45,8 @@ export interface Usage {
   serviceTier?: string;
   inferenceGeo?: string;
   speed?: string;
+  /** Absent: reported by the API. `estimated`: see `UsageSource`. */
+  source?: UsageSource;
 }
 
 /** A fresh all-zero `Usage`. */
@@ -170,6 +181,11 @@ export interface StreamTapOptions {
  * throws on stream content.
  *
  * `usage` is the running total and, once the stream is over, the message's usage.
+ * When no `message_delta` with usage arrived (the stream was aborted, cut or ended
+ * by an error event), `usage.outputTokens` is estimated from the content relayed so
+ * far (text, tool input JSON, thinking: `OutputEstimate`) and `usage.source` is
+ * `'estimated'`; to estimate, the tap also reads the content-block events (their
+ * payloads are scanned, not parsed).
  *
  * @example
  * const tap = new StreamTap();
@@ -196,6 +212,9 @@ export class StreamTap {
   endedMidEvent = false;
 
   #state = new UsageState();
+  #estimate = new OutputEstimate();
+  /** A `message_delta` carried usage: the output count is the API's. */
+  #finalUsage = false;
   #now: () => number;
   #decoder: SseDecoder | undefined;
 
@@ -203,9 +222,32 @@ export class StreamTap {
     this.#now = options.now ?? performance.now.bind(performance);
   }
 
-  /** The usage so far (final once the stream is over). */
+  /**
+   * The usage so far (final once the stream is over). Before a `message_delta` with
+   * usage, a copy whose output count is the larger of the API's initial count and
+   * the estimate, marked `source: 'estimated'`.
+   */
   get usage(): Usage {
-    return this.#state.usage;
+    const u = this.#state.usage;
+    if (this.#finalUsage) return u;
+    const est: Usage = {
+      ...u,
+      outputTokens: Math.max(u.outputTokens, this.#estimate.tokens),
+      source: 'estimated',
+    };
+    const thinking = this.#estimate.thinkingTokens;
+    if (thinking > 0) est.thinkingTokens = Math.max(u.thinkingTokens ?? 0, thinking);
+    return est;
+  }
+
+  /** Where `usage.outputTokens` comes from now. */
+  get usageSource(): UsageSource {
+    return this.#finalUsage ? 'reported' : 'estimated';
+  }
+
+  /** Output tokens estimated from the content seen so far (whatever the API reported). */
+  get estimatedOutputTokens(): number {
+    return this.#estimate.tokens;
   }
 
   /** Feeds raw stream bytes (byte mode). */
@@ -222,10 +264,18 @@ export class StreamTap {
     this.endedMidEvent = this.#decoder.pending;
   }
 
-  /** Observes one decoded event. */
+  /**
+   * Observes one decoded event: the reducer. Public so a caller that already decodes
+   * the stream (one decoder per stream) feeds it events instead of bytes.
+   */
   observe(ev: SseEvent): void {
     if (this.eventCount++ === 0) this.firstEventAt = this.#now();
     switch (ev.event) {
+      case 'content_block_delta':
+      case 'content_block_start':
+      case 'content_block_stop':
+        if (!this.#finalUsage) this.#estimate.event(ev.event, ev.data);
+        break;
       case 'message_start':
         this.#messageStart(ev.data);
         break;
@@ -283,7 +333,10 @@ export class StreamTap {
       if (typeof delta['stop_sequence'] === 'string') this.stopSequence = delta['stop_sequence'];
     }
     const raw = body['usage'];
-    if (isObj(raw)) this.#state.apply(raw);
+    if (isObj(raw)) {
+      this.#state.apply(raw);
+      this.#finalUsage = true;
+    }
   }
 
   #error(data: string): void {

@@ -336,7 +336,12 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     const p50 = times[Math.floor((times.length - 1) / 2)];
     const max = times[times.length - 1];
     const summary = `count_tokens p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms over ${times.length} calls`;
-    const ev = [{ key: 'count_tokens', message: summary }];
+    const ev = [
+      {
+        key: 'count_tokens',
+        message: `p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms over ${times.length} calls`,
+      },
+    ];
     if (failures.length > 0)
       checks.push(
         result(
@@ -396,7 +401,8 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     const present = source ? RATE_HEADERS.filter((h) => source.headers.get(h) !== null) : [];
     if (source && present.length > 0) {
       const rpm = Number(source.headers.get('anthropic-ratelimit-requests-limit'));
-      const ev = present.map((h) => ({ key: h, message: `${h}: ${source.headers.get(h)}` }));
+      // Evidence is shown as `key: message`: the header name once, then its value.
+      const ev = present.map((h) => ({ key: h, message: String(source.headers.get(h)) }));
       checks.push(
         result(
           'PF-TIER',
@@ -471,48 +477,85 @@ export async function runPreflight(url: string, opts: PreflightOptions): Promise
     );
   }
 
-  // Controls the gateway exposes (admin view), else manual.
+  // Controls the gateway exposes: budgets, alert channels (admin key) and its health report.
   if (opts.mode === 'api') {
     checks.push(result('PF-CONTROLS', 'manual', 'confirm spend limits and alerts in the Anthropic Console'));
   } else {
-    let exposed: Record<string, unknown> | undefined;
-    if (opts.adminKey) {
-      try {
-        const r = await call(base, '/admin/config', { headers: { 'x-api-key': opts.adminKey } }, timeoutMs);
-        if (r.status === 200 && r.body && typeof r.body === 'object')
-          exposed = r.body as Record<string, unknown>;
-      } catch {
-        // not exposed
-      }
-    }
-    if (!exposed) {
-      checks.push(
-        result(
-          'PF-CONTROLS',
-          'manual',
-          'the gateway does not expose its budgets, alert channels and health probe (GET /admin/config); confirm them in gantry.yaml (gantry audit reads it)',
-        ),
-      );
-    } else {
-      const missing = ['budgets', 'alerts', 'health'].filter((k) => exposed[k] === undefined);
-      if (missing.length === 0)
-        checks.push(result('PF-CONTROLS', 'pass', 'budgets, alerts and health probe configured'));
-      else
-        checks.push(
-          result(
-            'PF-CONTROLS',
-            'warn',
-            `not configured: ${missing.join(', ')}`,
-            missing.map((m) => ({
-              level: 'warn' as const,
-              key: m,
-              message: `${m} not configured on the gateway`,
-            })),
-          ),
-        );
-    }
+    checks.push(await controls(base, opts.adminKey, timeoutMs));
   }
   return report(base, checks, notes, opts);
+}
+
+/**
+ * PF-CONTROLS against a gateway, from routes it has: budgets (`GET /admin/limits`)
+ * and alert channels (`GET /admin/alerts`), both with the admin key, and the health
+ * report (`GET /health`). Without the admin key only the health report is read.
+ */
+async function controls(base: string, adminKey: string | undefined, timeoutMs: number): Promise<CheckResult> {
+  const findings: Finding[] = [];
+  const seen: Evidence[] = [];
+  const admin = async (path: string): Promise<Reply | undefined> => {
+    try {
+      const r = await call(base, path, { headers: { 'x-api-key': adminKey! } }, timeoutMs);
+      if (r.status === 200) return r;
+      findings.push({
+        level: 'warn',
+        key: `GET ${path}`,
+        message:
+          r.status === 404
+            ? 'not on this gateway (no admin key configured there, or the feature is off)'
+            : `answered ${r.status}`,
+      });
+    } catch (err) {
+      findings.push({ level: 'warn', key: `GET ${path}`, message: (err as Error).message });
+    }
+    return undefined;
+  };
+  if (adminKey) {
+    const limits = await admin('/admin/limits');
+    if (limits) {
+      const scopes = ((limits.body as { scopes?: unknown[] } | undefined)?.scopes ?? []) as Array<{
+        scope?: string;
+        budgets?: unknown[];
+      }>;
+      const budgeted = scopes.filter((x) => Array.isArray(x.budgets) && x.budgets.length > 0);
+      if (budgeted.length === 0)
+        findings.push({ level: 'warn', key: 'limits', message: 'no budget configured on any scope' });
+      else seen.push({ key: 'budgets', message: budgeted.map((x) => x.scope).join(', ') });
+    }
+    const alerts = await admin('/admin/alerts');
+    if (alerts) {
+      const channels = (alerts.body as { channels?: unknown[] } | undefined)?.channels;
+      if (!Array.isArray(channels) || channels.length === 0)
+        findings.push({ level: 'warn', key: 'alerts.channels', message: 'no alert channel configured' });
+      else seen.push({ key: 'alerts.channels', message: `${channels.length} channel(s)` });
+    }
+  }
+  try {
+    const r = await call(base, '/health', {}, timeoutMs);
+    const status = (r.body as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'string') seen.push({ key: 'GET /health', message: `${r.status} ${status}` });
+    else findings.push({ level: 'warn', key: 'GET /health', message: `no health report (HTTP ${r.status})` });
+  } catch (err) {
+    findings.push({ level: 'warn', key: 'GET /health', message: (err as Error).message });
+  }
+  if (findings.length > 0)
+    return result('PF-CONTROLS', 'warn', findings.map((f) => f.message).join('; '), findings, seen);
+  if (!adminKey)
+    return result(
+      'PF-CONTROLS',
+      'manual',
+      'the health probe answers; budgets and alert channels are read with the admin key (set $GANTRY_ADMIN_KEY)',
+      [],
+      seen,
+    );
+  return result(
+    'PF-CONTROLS',
+    'pass',
+    'budgets, alert channels and the health probe are configured',
+    [],
+    seen,
+  );
 }
 
 function report(base: string, checks: CheckResult[], notes: string[], opts: PreflightOptions): AuditReport {

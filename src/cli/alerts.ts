@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { AlertEngine } from '../alerts/engine.ts';
 import { prometheusRules } from '../alerts/export.ts';
-import { loadConfig } from '../config/load.ts';
 import { LatencyWindows } from '../observe/stats.ts';
+import { CliError, readConfig } from './errors.ts';
 
 interface IO {
   env?: NodeJS.ProcessEnv;
@@ -21,14 +21,12 @@ interface IO {
   stderr?: { write(text: string): unknown };
 }
 
-const fail = (message: string, exitCode: number) => Object.assign(new Error(message), { exitCode });
-
 export async function test(opts: { config?: string }, io: IO = {}): Promise<void> {
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? process.stdout;
-  const config = loadConfig({ path: opts.config, env, cwd: io.cwd });
+  const config = await readConfig({ path: opts.config, env, cwd: io.cwd });
   if (config.alerts.channels.length === 0) {
-    throw fail('no alert channels are configured (alerts.channels in gantry.yaml)', 2);
+    throw new CliError('usage', 'no alert channels are configured (alerts.channels in gantry.yaml)');
   }
   const logger = pino({ level: 'silent' });
   const engine = new AlertEngine({
@@ -50,7 +48,7 @@ export async function test(opts: { config?: string }, io: IO = {}): Promise<void
       );
     }
     const failed = results.filter((r) => !r.ok).length;
-    if (failed > 0) throw fail(`${failed} of ${results.length} channel(s) failed`, 1);
+    if (failed > 0) throw new CliError('gate', `${failed} of ${results.length} channel(s) failed`);
   } finally {
     await engine.close();
   }
@@ -61,8 +59,8 @@ export async function exportRules(
   io: IO = {},
 ): Promise<void> {
   const format = opts.format ?? 'prometheus';
-  if (format !== 'prometheus') throw fail(`--format: expected prometheus (got "${format}")`, 2);
-  const config = loadConfig({ path: opts.config, env: io.env ?? process.env, cwd: io.cwd });
+  if (format !== 'prometheus') throw new CliError('usage', `--format: expected prometheus (got "${format}")`);
+  const config = await readConfig({ path: opts.config, env: io.env ?? process.env, cwd: io.cwd });
   const text = prometheusRules(config.alerts.rules);
   if (opts.output) writeFileSync(opts.output, text);
   else (io.stdout ?? process.stdout).write(text);

@@ -1,13 +1,8 @@
 /** `gantry audit [path]`: the go-live checklist against a codebase (docs/audit.md). */
 import { existsSync, statSync } from 'node:fs';
 import { runAudit } from '../audit/audit.ts';
-import {
-  emitReport,
-  parseReportOptions,
-  type ReportCliOptions,
-  type ReportIO,
-  UsageError,
-} from './report-io.ts';
+import { CliError } from './errors.ts';
+import { emitReport, parseReportOptions, type ReportCliOptions, type ReportIO } from './report-io.ts';
 
 export async function run(
   path: string | undefined,
@@ -18,7 +13,7 @@ export async function run(
   parseReportOptions(opts); // usage errors before any work
   const target = path ?? '.';
   if (!existsSync(target) || !statSync(target).isDirectory())
-    throw new UsageError(`${target}: not a directory`);
+    throw new CliError('usage', `${target}: not a directory`);
   const progress = Boolean(stderr.isTTY);
   let shown = false;
   let report: ReturnType<typeof runAudit>;
@@ -31,7 +26,7 @@ export async function run(
       },
     });
   } catch (err) {
-    throw Object.assign(new Error(`audit failed: ${(err as Error).message}`), { exitCode: 2 });
+    throw new CliError('failure', `audit failed: ${(err as Error).message}`, { cause: err });
   }
   if (shown) stderr.write('\n');
   process.exitCode = emitReport(report, opts, io);

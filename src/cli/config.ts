@@ -1,17 +1,21 @@
 /**
- * `gantry config check`: validates the config and prints it resolved, as
- * YAML in the on-disk shape with every default filled in. Secret references
+ * `gantry config check`: validates the config and prints all of it resolved,
+ * as YAML in the on-disk shape: every section, every default filled in. Secret references
  * are printed with whether they resolve right now (`env:ANTHROPIC_API_KEY
  * (set)`); secret values never are. Exit 0 when valid (missing secrets are
  * warned about on stderr), 2 when invalid, with every problem and its path.
  */
-import { stringify } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { DEFAULT_ENVIRONMENT, formatSize } from '../config/fields.ts';
-import { loadConfig } from '../config/load.ts';
 import { describeSecret } from '../config/mask.ts';
-import { type SecretHandle, SecretRegistry } from '../config/secrets.ts';
+import { parseSecretRef } from '../config/refs.ts';
+import { SecretRegistry } from '../config/registry.ts';
+import type { SecretHandle } from '../config/secrets.ts';
+import { configSchema, type RawConfig } from '../config/sections.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { displayLimits, displayScopeLimits } from '../limits/config.ts';
+import { readConfig } from './errors.ts';
 
 export interface CheckOptions {
   config?: string;
@@ -28,8 +32,8 @@ export async function check(opts: CheckOptions, io: CheckIO = {}): Promise<void>
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  // Throws ConfigError (exit code 2) listing every problem.
-  const config = loadConfig({ path: opts.config, env, cwd: io.cwd });
+  // Throws a usage CliError (exit code 2) listing every problem.
+  const config = await readConfig({ path: opts.config, env, cwd: io.cwd });
 
   const secrets = new SecretRegistry(config, { env, cwd: io.cwd });
   try {
@@ -51,7 +55,9 @@ export async function check(opts: CheckOptions, io: CheckIO = {}): Promise<void>
         '# itself as the client credential (see docs/gateway.md).',
       );
     }
-    stdout.write(`${header.join('\n')}\n${stringify(toDisplay(config, show, secrets), { lineWidth: 0 })}`);
+    stdout.write(
+      `${header.join('\n')}\n${stringify(toDisplay(config, show, secrets, env), { lineWidth: 0 })}`,
+    );
 
     for (const entry of secrets.entries()) {
       if (entry.handle.value() === undefined) {
@@ -65,56 +71,117 @@ export async function check(opts: CheckOptions, io: CheckIO = {}): Promise<void>
   }
 }
 
-/** The resolved config in the on-disk (snake_case) shape, secrets described. */
+/**
+ * The whole config in the on-disk (snake_case) shape: the file parsed by the
+ * schema, so every section and every default is there (new keys included, with
+ * no code here to update), with the three kinds of values the schema turns into
+ * something else put back: sizes (`32mb`), `limits` (USD budgets) and `safety`
+ * (camelCase), and environments as resolved (the default one when the file
+ * declares none, relative `file:` paths made absolute). Every secret reference
+ * is shown with whether it resolves now.
+ */
 function toDisplay(
   config: ResolvedConfig,
   show: (handle: SecretHandle | undefined, spec: string) => string,
   secrets: SecretRegistry,
+  env: NodeJS.ProcessEnv,
 ): Record<string, unknown> {
-  const { server, upstream, logging } = config;
-  return {
-    server: {
-      host: server.host,
-      port: server.port,
-      body_limit: formatSize(server.bodyLimit),
-      header_limit: formatSize(server.headerLimit),
-      request_timeout_ms: server.requestTimeoutMs,
-      keep_alive_timeout_ms: server.keepAliveTimeoutMs,
-      drain_timeout_ms: server.drainTimeoutMs,
-    },
-    upstream: {
-      base_url: upstream.baseUrl,
-      connections: upstream.connections,
-      connect_timeout_ms: upstream.connectTimeoutMs,
-      headers_timeout_ms: upstream.headersTimeoutMs,
-      body_timeout_ms: upstream.bodyTimeoutMs,
-    },
-    environments: Object.fromEntries(
-      Object.values(config.environments).map((e) => [
-        e.name,
-        e.upstreamKeys
-          ? {
-              upstream_keys: e.upstreamKeys.map((k) => ({
-                id: k.id,
-                key: show(secrets.entries().find((s) => s.spec === k.key)?.handle, k.key),
-                state: k.state,
-                weight: k.weight,
-              })),
-            }
-          : { upstream_key: show(secrets.upstreamKey(e.name), e.upstreamKey) },
-      ]),
-    ),
-    clients: config.clients.map((c) => ({
-      name: c.name,
-      environment: c.environment,
-      ...(c.keySha256 !== undefined ? { key_sha256: c.keySha256 } : {}),
-      ...(c.key !== undefined ? { key: show(secrets.clientKey(c.name), c.key) } : {}),
-      limits: displayScopeLimits(c.limits),
-    })),
-    logging: { level: logging.level, destination: logging.destination },
-    secrets: { exec_refresh_ms: config.secrets.execRefreshMs, exec_timeout_ms: config.secrets.execTimeoutMs },
-    audit: { waivers: config.audit.waivers },
-    limits: displayLimits(config.limits),
-    storage: { state: config.storage.state },
+  // `source` is the file the config was read from (already validated), or `defaults`.
+  const document = config.source === 'defaults' ? {} : parse(readFileSync(config.source, 'utf8'));
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries((document ?? {}) as Record<string, unknown>))
+    if (value !== null) input[key] = value;
+  const raw = configSchema.parse(input) as Record<string, unknown> & RawConfig;
+
+  const bySpec = new Map(secrets.entries().map((e) => [e.spec, e.handle]));
+  const ref = (spec: string | undefined): string | undefined =>
+    spec === undefined ? undefined : describeRef(spec, bySpec.get(spec), show, env);
+
+  const out: Record<string, unknown> = { ...raw };
+  out.server = {
+    ...raw.server,
+    body_limit: formatSize(raw.server.body_limit),
+    header_limit: formatSize(raw.server.header_limit),
   };
+  out.environments = Object.fromEntries(
+    Object.values(config.environments).map((e) => [
+      e.name,
+      e.upstreamKeys
+        ? {
+            upstream_keys: e.upstreamKeys.map((k) => ({
+              id: k.id,
+              key: ref(k.key),
+              state: k.state,
+              weight: k.weight,
+            })),
+          }
+        : { upstream_key: ref(e.upstreamKey) },
+    ]),
+  );
+  out.clients = raw.clients.map((c, i) => {
+    const resolved = config.clients[i];
+    const client: Record<string, unknown> = { ...c, limits: displayScopeLimits(resolved.limits) };
+    if (resolved.key !== undefined) client.key = ref(resolved.key);
+    if (c.safety !== undefined) client.safety = displaySafety(c.safety as unknown as Record<string, unknown>);
+    return client;
+  });
+  out.admin = {
+    ...raw.admin,
+    ...(config.admin.key !== undefined ? { key: ref(config.admin.key) } : {}),
+  };
+  out.limits = displayLimits(config.limits);
+  out.alerts = {
+    ...raw.alerts,
+    channels: raw.alerts.channels.map((c) => ({
+      ...c,
+      ...(c.url !== undefined ? { url: ref(c.url) } : {}),
+      ...(c.routing_key !== undefined ? { routing_key: ref(c.routing_key) } : {}),
+    })),
+  };
+  return out;
+}
+
+/** `safety` as written: the schema gives camelCase; sizes back to `1mb`. */
+function displaySafety(safety: Record<string, unknown>): Record<string, unknown> {
+  const snake = snakeKeys(safety) as Record<string, Record<string, unknown> | undefined>;
+  const limits = snake.input_limits;
+  if (limits && typeof limits.max_body_bytes === 'number')
+    snake.input_limits = { ...limits, max_body_bytes: formatSize(limits.max_body_bytes) };
+  return snake;
+}
+
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(v)]),
+  );
+}
+
+/**
+ * A secret reference with whether it resolves now: from the registry when the
+ * gateway would open it there; else `env:` and `file:` are looked at, `exec:`
+ * is not run.
+ */
+function describeRef(
+  spec: string,
+  handle: SecretHandle | undefined,
+  show: (handle: SecretHandle | undefined, spec: string) => string,
+  env: NodeJS.ProcessEnv,
+): string {
+  if (handle) return show(handle, spec);
+  try {
+    const r = parseSecretRef(spec);
+    if (r.kind === 'env')
+      return describeSecret(spec, env[r.name] ? 'x' : undefined, env[r.name] ? undefined : 'not set');
+    if (r.kind === 'file')
+      return describeSecret(
+        spec,
+        existsSync(r.path) ? 'x' : undefined,
+        existsSync(r.path) ? undefined : 'file not found',
+      );
+  } catch {
+    // shown as written
+  }
+  return `${spec} (not checked)`;
 }

@@ -6,14 +6,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { grafanaDashboard } from '../alerts/export.ts';
+import { CliError } from './errors.ts';
 
 export async function exportDashboard(
   opts: { format?: string; output?: string },
   io: { stdout?: { write(text: string): unknown } } = {},
 ): Promise<void> {
   const format = opts.format ?? 'grafana';
-  if (format !== 'grafana')
-    throw Object.assign(new Error(`--format: expected grafana (got "${format}")`), { exitCode: 2 });
+  if (format !== 'grafana') throw new CliError('usage', `--format: expected grafana (got "${format}")`);
   const text = `${JSON.stringify(grafanaDashboard(), null, 2)}\n`;
   if (opts.output) writeFileSync(opts.output, text);
   else (io.stdout ?? process.stdout).write(text);

@@ -13,6 +13,7 @@
  * With one key (`upstream_key: file:…`): prints the steps (the gateway re-reads
  * the file when it changes).
  */
+import { CliError } from './errors.ts';
 
 export interface RotateOptions {
   gateway: string;
@@ -41,21 +42,14 @@ interface KeyView {
   has_value: boolean;
 }
 
-class RotateError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
-
 export async function rotate(opts: RotateOptions, io: Io = {}): Promise<void> {
   const out = io.stdout ?? process.stdout;
   const say = (line = '') => out.write(`${line}\n`);
   const env = io.env ?? process.env;
   const adminKeyEnv = opts.adminKeyEnv ?? 'GANTRY_ADMIN_KEY';
   const adminKey = env[adminKeyEnv];
-  if (!adminKey) throw new RotateError(`set the admin key in $${adminKeyEnv} (see admin: in gantry.yaml)`, 2);
+  if (!adminKey)
+    throw new CliError('usage', `set the admin key in $${adminKeyEnv} (see admin: in gantry.yaml)`);
   const base = opts.gateway.replace(/\/+$/, '');
   const call = async (method: 'GET' | 'POST', payload?: unknown) => {
     let res: Response;
@@ -66,17 +60,19 @@ export async function rotate(opts: RotateOptions, io: Io = {}): Promise<void> {
         body: payload === undefined ? undefined : JSON.stringify(payload),
       });
     } catch (err) {
-      throw new RotateError(`cannot reach the gateway at ${base}: ${(err as Error).message}`);
+      throw new CliError('failure', `cannot reach the gateway at ${base}: ${(err as Error).message}`);
     }
     if (res.status === 404)
-      throw new RotateError('the gateway has no admin key configured (admin: in gantry.yaml)');
-    if (res.status === 401) throw new RotateError(`the gateway refused the admin key in $${adminKeyEnv}`);
-    if (res.status !== 200) throw new RotateError(`the gateway answered ${res.status}: ${await res.text()}`);
+      throw new CliError('failure', 'the gateway has no admin key configured (admin: in gantry.yaml)');
+    if (res.status === 401)
+      throw new CliError('failure', `the gateway refused the admin key in $${adminKeyEnv}`);
+    if (res.status !== 200)
+      throw new CliError('failure', `the gateway answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as { environments: Record<string, KeyView[]> };
   };
   const keysOf = async () => {
     const keys = (await call('GET')).environments[opts.environment];
-    if (!keys) throw new RotateError(`no environment "${opts.environment}" on this gateway`, 2);
+    if (!keys) throw new CliError('usage', `no environment "${opts.environment}" on this gateway`);
     return keys;
   };
 
@@ -96,10 +92,11 @@ export async function rotate(opts: RotateOptions, io: Io = {}): Promise<void> {
   }
   const from = keys.find((k) => k.id === opts.from);
   const to = keys.find((k) => k.id === opts.to);
-  if (!from) throw new RotateError(`no key "${opts.from}" in environment "${opts.environment}"`, 2);
-  if (!to) throw new RotateError(`no key "${opts.to}" in environment "${opts.environment}"`, 2);
+  if (!from) throw new CliError('usage', `no key "${opts.from}" in environment "${opts.environment}"`);
+  if (!to) throw new CliError('usage', `no key "${opts.to}" in environment "${opts.environment}"`);
   if (!to.has_value) {
-    throw new RotateError(
+    throw new CliError(
+      'failure',
       `key "${to.id}" has no value yet: write the new key to its reference first (see docs/key-rotation.md)`,
     );
   }
@@ -115,7 +112,10 @@ export async function rotate(opts: RotateOptions, io: Io = {}): Promise<void> {
     const now = (await keysOf()).find((k) => k.id === from.id);
     if (!now || now.inflight === 0) break;
     if (Date.now() > deadline) {
-      throw new RotateError(`key "${from.id}" still has ${now.inflight} requests in flight; run again later`);
+      throw new CliError(
+        'failure',
+        `key "${from.id}" still has ${now.inflight} requests in flight; run again later`,
+      );
     }
     await new Promise((r) => setTimeout(r, io.pollMs ?? 500));
   }

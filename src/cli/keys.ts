@@ -6,15 +6,11 @@
 import { stringify } from 'yaml';
 import { isValidName, NAME_RULE } from '../config/fields.ts';
 import { generateKey, hashKey } from '../config/keys.ts';
+import { CliError } from './errors.ts';
 
 export interface CreateOptions {
   client: string;
   environment?: string;
-}
-
-/** A bad command-line value: the CLI prints the message and exits 2. */
-class UsageError extends Error {
-  readonly exitCode = 2;
 }
 
 export async function create(
@@ -23,8 +19,8 @@ export async function create(
 ): Promise<void> {
   const stdout = io.stdout ?? process.stdout;
   const environment = opts.environment ?? 'default';
-  if (!isValidName(opts.client)) throw new UsageError(`--client: ${NAME_RULE}`);
-  if (!isValidName(environment)) throw new UsageError(`--environment: ${NAME_RULE}`);
+  if (!isValidName(opts.client)) throw new CliError('usage', `--client: ${NAME_RULE}`);
+  if (!isValidName(environment)) throw new CliError('usage', `--environment: ${NAME_RULE}`);
 
   const key = generateKey();
   const snippet = stringify({ clients: [{ name: opts.client, environment, key_sha256: hashKey(key) }] });

@@ -2,12 +2,19 @@
  * The `gantry` command line. Each command lives in its own module and is
  * imported only when it runs, so `gantry simulate` never loads the gateway.
  *
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error
- * (see docs/cli.md).
+ * Errors: a command throws `CliError` (src/cli/errors.ts) for an expected
+ * failure; its exit code is in the table there and in docs/cli.md.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { CliError, EXIT } from './errors.ts';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * The simulator's profiles and tiers as `simulate --help` lists them, kept here so
+ * the help does not load the simulator; test/cli.docs.test.ts ties them to
+ * PROFILE_NAMES, TIER_NAMES and docs/simulator.md.
+ */
+export const SIMULATOR_PROFILES = ['default', 'perf', 'flaky', 'overloaded', 'slow', 'rate-limited'] as const;
+export const SIMULATOR_TIERS = ['start', 'build', 'scale', 'unlimited', 'tiny'] as const;
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,6 +38,10 @@ export function buildProgram(): Command {
     )
     .option('-p, --port <port>', 'listen port (overrides server.port)', port)
     .option('--host <host>', 'listen host (overrides server.host)')
+    .option(
+      '--simulate',
+      'use the built-in simulator as the upstream (no Anthropic key needed; labelled simulated everywhere)',
+    )
     .action(async (opts) => (await import('./serve.ts')).run(opts));
 
   program
@@ -38,8 +49,8 @@ export function buildProgram(): Command {
     .description('Run the Anthropic API simulator.')
     .option('-p, --port <port>', 'listen port', port, 4010)
     .option('--host <host>', 'listen host', '127.0.0.1')
-    .option('--profile <name>', 'fault/latency profile: default, perf, flaky, overloaded, slow, rate-limited')
-    .option('--tier <tier>', 'rate-limit tier: start, build, scale, unlimited', 'build')
+    .option('--profile <name>', `fault/latency profile: ${SIMULATOR_PROFILES.join(', ')}`)
+    .option('--tier <tier>', `rate-limit tier: ${SIMULATOR_TIERS.join(', ')}`, 'build')
     .option('--keys <keys>', 'comma-separated accepted API keys (default: accept any key)')
     .option('--seed <n>', 'seed for deterministic replies', '1')
     .action(async (opts) => (await import('./simulate.ts')).run(opts));
@@ -167,17 +178,18 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const e = err as { code?: string; exitCode?: number; message?: string };
-    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+    if (err instanceof CliError) {
+      process.stderr.write(`gantry: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = err as { code?: string; exitCode?: number; message?: string } | undefined;
+    if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+      // commander printed the problem (and the help) already.
       process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (e && (e as { exitCode?: number }).exitCode !== undefined) {
-      process.exitCode = e.exitCode;
-      if (e.message) process.stderr.write(`gantry: ${e.message}\n`);
-      return;
-    }
-    process.stderr.write(`gantry: ${e?.message ?? String(err)}\n`);
+    process.stderr.write(`gantry: unexpected error: ${e?.message ?? String(err)}\n`);
     process.exitCode = EXIT.failure;
   }
 }

@@ -1,12 +1,7 @@
 /** `gantry preflight <url>`: live go-live probes (docs/audit.md#gantry-preflight). */
 import { runPreflight } from '../audit/preflight.ts';
-import {
-  emitReport,
-  parseReportOptions,
-  type ReportCliOptions,
-  type ReportIO,
-  UsageError,
-} from './report-io.ts';
+import { CliError } from './errors.ts';
+import { emitReport, parseReportOptions, type ReportCliOptions, type ReportIO } from './report-io.ts';
 
 export interface PreflightCliOptions extends ReportCliOptions {
   gateway?: boolean;
@@ -23,20 +18,20 @@ export async function run(
 ): Promise<void> {
   const env = io.env ?? process.env;
   parseReportOptions(opts);
-  if (opts.gateway && opts.api) throw new UsageError('--gateway and --api are exclusive');
+  if (opts.gateway && opts.api) throw new CliError('usage', '--gateway and --api are exclusive');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`${url}: expected an http(s) URL`);
+    throw new CliError('usage', `${url}: expected an http(s) URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new UsageError(`${url}: expected an http(s) URL`);
+    throw new CliError('usage', `${url}: expected an http(s) URL`);
   const mode = opts.api ? 'api' : 'gateway';
   const key = mode === 'api' ? env.ANTHROPIC_API_KEY : (env.GANTRY_KEY ?? env.ANTHROPIC_API_KEY);
   const timeoutMs = Number(opts.timeout ?? 10_000);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
-    throw new UsageError('--timeout: expected a positive number of milliseconds');
+    throw new CliError('usage', '--timeout: expected a positive number of milliseconds');
   let report: Awaited<ReturnType<typeof runPreflight>>;
   try {
     report = await runPreflight(parsed.href.replace(/\/+$/, ''), {
@@ -47,7 +42,7 @@ export async function run(
       generate: opts.generate !== false,
     });
   } catch (err) {
-    throw Object.assign(new Error(`preflight failed: ${(err as Error).message}`), { exitCode: 2 });
+    throw new CliError('failure', `preflight failed: ${(err as Error).message}`, { cause: err });
   }
   process.exitCode = emitReport(report, opts, io);
 }

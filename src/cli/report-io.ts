@@ -1,12 +1,13 @@
 /**
  * Shared by `gantry audit` and `gantry preflight`: parse --format / --output /
- * --fail-on, write the reports, set the exit code (0 pass, 1 gate failed,
- * 2 usage or internal error).
+ * --fail-on, write the reports, set the exit code (0 pass, 1 gate failed;
+ * usage errors throw a `CliError`, exit 2).
  */
 import { writeFileSync } from 'node:fs';
 import { type FailOn, gateFailures } from '../audit/audit.ts';
 import { FORMATS, type Format, render } from '../audit/report.ts';
 import type { AuditReport } from '../audit/result.ts';
+import { CliError, EXIT } from './errors.ts';
 
 export interface ReportCliOptions {
   format?: string;
@@ -20,10 +21,6 @@ export interface ReportIO {
   stderr?: { write(text: string): unknown; isTTY?: boolean };
 }
 
-export class UsageError extends Error {
-  readonly exitCode = 2;
-}
-
 export function parseReportOptions(opts: ReportCliOptions): {
   formats: Format[];
   outputs: [Format, string][];
@@ -31,17 +28,18 @@ export function parseReportOptions(opts: ReportCliOptions): {
 } {
   const failOn = (opts.failOn ?? 'fail') as FailOn;
   if (failOn !== 'warn' && failOn !== 'fail')
-    throw new UsageError(`--fail-on: expected warn or fail, got ${opts.failOn}`);
+    throw new CliError('usage', `--fail-on: expected warn or fail, got ${opts.failOn}`);
   const formats = (opts.format ?? 'terminal').split(',').map((f) => f.trim()) as Format[];
   for (const f of formats)
     if (!FORMATS.includes(f))
-      throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got ${f}`);
+      throw new CliError('usage', `--format: expected one of ${FORMATS.join(', ')}, got ${f}`);
   const outputs: [Format, string][] = [];
   for (const o of opts.output ?? []) {
     const i = o.indexOf('=');
     const f = o.slice(0, i) as Format;
     if (i <= 0 || !FORMATS.includes(f) || i === o.length - 1) {
-      throw new UsageError(
+      throw new CliError(
+        'usage',
         `--output: expected FORMAT=FILE with FORMAT one of ${FORMATS.join(', ')}, got ${o}`,
       );
     }
@@ -56,5 +54,5 @@ export function emitReport(report: AuditReport, opts: ReportCliOptions, io: Repo
   const color = opts.color !== false && Boolean(stdout.isTTY) && !process.env.NO_COLOR;
   for (const f of formats) stdout.write(render(report, f, { failOn, color: f === 'terminal' && color }));
   for (const [f, file] of outputs) writeFileSync(file, render(report, f, { failOn, color: false }));
-  return gateFailures(report.checks, failOn).length === 0 ? 0 : 1;
+  return gateFailures(report.checks, failOn).length === 0 ? EXIT.ok : EXIT.gate;
 }

@@ -3,6 +3,9 @@
  * savings by client, customer, model or day; `--recommend` adds max_tokens and
  * cheaper-model suggestions. Reads the store of `storage.ledger` (or `--ledger`).
  */
+
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { formatUsd } from '../anthropic/cost.ts';
 import { loadConfig } from '../config/load.ts';
 import {
@@ -14,7 +17,8 @@ import {
   type ReportLine,
   recommend,
 } from '../ledger/report.ts';
-import { openLedgerStore } from '../ledger/store.ts';
+import { DEFAULT_TABLE, LEDGER_OFF, openLedgerStore } from '../ledger/store.ts';
+import { CliError, readConfig, usageError } from './errors.ts';
 import { renderCsv, renderTable } from './table.ts';
 
 export interface ReportOptions {
@@ -28,8 +32,6 @@ export interface ReportOptions {
 
 const GROUPS: readonly GroupBy[] = ['client', 'customer', 'model', 'day'];
 const FORMATS = ['table', 'csv', 'json'] as const;
-
-const usageError = (message: string) => Object.assign(new Error(message), { exitCode: 2 });
 
 export async function reportText(opts: ReportOptions): Promise<string> {
   const by = (opts.by ?? 'client') as GroupBy;
@@ -46,9 +48,10 @@ export async function reportText(opts: ReportOptions): Promise<string> {
   // `--ledger`, a config is still read when one is found, for its budgets.
   const config =
     opts.ledger === undefined || opts.config !== undefined
-      ? loadConfig({ path: opts.config })
+      ? await readConfig({ path: opts.config })
       : tryLoadConfig();
   const url = opts.ledger ?? config!.storage.ledger;
+  await requireLedger(url);
   const store = await openLedgerStore(url);
   let rows: Awaited<ReturnType<typeof store.rows>>;
   try {
@@ -77,10 +80,13 @@ export async function reportText(opts: ReportOptions): Promise<string> {
   }
   const header = [
     by,
+    ...(by === 'model' ? ['requested as'] : []),
     'requests',
     'errors',
+    'closed',
     'input',
     'output',
+    'estimated',
     'write 5m',
     'write 1h',
     'read',
@@ -90,10 +96,13 @@ export async function reportText(opts: ReportOptions): Promise<string> {
   ];
   const cells = (l: ReportLine) => [
     l.key + (l.unpriced ? ` (${l.unpriced} unpriced)` : ''),
+    ...(by === 'model' ? [l.requested.join(' ')] : []),
     String(l.requests),
     String(l.errors),
+    String(l.clientClosed),
     String(l.inputTokens),
     String(l.outputTokens),
+    String(l.estimated),
     String(l.cacheWrite5mTokens),
     String(l.cacheWrite1hTokens),
     String(l.cacheReadTokens),
@@ -108,7 +117,7 @@ export async function reportText(opts: ReportOptions): Promise<string> {
     renderTable(
       header,
       [...lines.map(cells), cells(total)],
-      header.map((_, i) => i > 0),
+      header.map((h, i) => i > 0 && h !== 'requested as'),
     ),
     '',
     ...budgetLines(budgets),
@@ -122,6 +131,51 @@ export async function reportText(opts: ReportOptions): Promise<string> {
     }
   }
   return out.join('\n');
+}
+
+/**
+ * A report reads a ledger; it never creates one. A SQLite file or PostgreSQL
+ * table that does not exist is a failure that says where it looked.
+ */
+async function requireLedger(url: string): Promise<void> {
+  const hint =
+    'pass --ledger <url> or --config <file> (storage.ledger), or send a request through the gateway first';
+  if (url === LEDGER_OFF)
+    throw new CliError('failure', 'storage.ledger is off: this config keeps no ledger to report on');
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === ':memory:')
+      throw new CliError('failure', 'sqlite::memory: is a ledger only its gateway process can read');
+    if (!existsSync(resolve(path))) throw new CliError('failure', `no ledger at ${resolve(path)}: ${hint}`);
+    return;
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const u = new URL(url);
+    const table = u.searchParams.get('table') ?? DEFAULT_TABLE;
+    u.searchParams.delete('table');
+    const pg = await import('pg');
+    const client = new (pg.default ?? pg).Client({
+      connectionString: u.toString(),
+      connectionTimeoutMillis: 5_000,
+    });
+    let found: unknown;
+    try {
+      await client.connect();
+      found = (await client.query('SELECT to_regclass($1) AS t', [table])).rows[0]?.t;
+    } catch (err) {
+      u.password = '';
+      throw new CliError(
+        'failure',
+        `cannot read the ledger at ${u.host}${u.pathname}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    } finally {
+      await client.end().catch(() => {});
+    }
+    if (!found) throw new CliError('failure', `no ledger table ${table} at ${u.host}${u.pathname}: ${hint}`);
+  }
 }
 
 function tryLoadConfig(): ReturnType<typeof loadConfig> | undefined {

@@ -12,7 +12,6 @@ import {
   TIER_NAMES,
   type TierName,
 } from '../simulator/index.ts';
-
 export interface SimulateOptions {
   port: number;
   host: string;
@@ -22,10 +21,7 @@ export interface SimulateOptions {
   seed: string;
 }
 
-/** A usage error (exit code 2, see main.ts). */
-function usage(message: string): Error {
-  return Object.assign(new Error(message), { exitCode: 2 });
-}
+import { usageError as usage } from './errors.ts';
 
 export async function run(opts: SimulateOptions): Promise<void> {
   const profile = (opts.profile ?? 'default') as ProfileName;

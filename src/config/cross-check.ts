@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_ENVIRONMENT, isValidName, NAME_RULE, SHA256_HEX, secretRefProblem } from './fields.ts';
 import type { RawIssue } from './hints.ts';
 import { looksLikeAnthropicKey } from './mask.ts';
-import { parseSecretRef } from './secrets.ts';
+import { parseSecretRef } from './refs.ts';
 
 // ---------------------------------------------------------------------------
 // Cross-field rules, run on the raw document so they report even when the

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { looksLikeAnthropicKey } from './mask.ts';
-import { parseSecretRef, SecretRefError } from './secrets.ts';
+import { parseSecretRef, SecretRefError } from './refs.ts';
 import type { LoggingConfig } from './types.ts';
 
 export const LOG_LEVELS = [

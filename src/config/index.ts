@@ -18,20 +18,9 @@ export {
   parseConfig,
 } from './load.ts';
 export { describeSecret, looksLikeAnthropicKey, MASK, mask, redactAnthropicKeys } from './mask.ts';
+export { parseCommand, parseSecretRef, type SecretKind, type SecretRef, SecretRefError } from './refs.ts';
+export { type SecretEntry, SecretRegistry, type SecretRegistryOptions } from './registry.ts';
 export { deepFreeze, validateConfig } from './schema.ts';
-export {
-  type OpenSecretOptions,
-  openSecret,
-  parseCommand,
-  parseSecretRef,
-  type SecretEntry,
-  type SecretHandle,
-  type SecretKind,
-  type SecretLogger,
-  type SecretRef,
-  SecretRefError,
-  SecretRegistry,
-  type SecretRegistryOptions,
-} from './secrets.ts';
+export { type OpenSecretOptions, openSecret, type SecretHandle, type SecretLogger } from './secrets.ts';
 export { configSchema } from './sections.ts';
 export type * from './types.ts';

@@ -3,7 +3,7 @@
  * upstream Anthropic key. Gantry stores only their SHA-256 (`key_sha256` in
  * gantry.yaml), so a leaked config never leaks a working key.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Every virtual key starts with this, so a leaked one is recognisable (and scannable). */
 export const VIRTUAL_KEY_PREFIX = 'gk_';
@@ -19,7 +19,12 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
  * @example hashKey('gk_abc') // '5c8f…' (64 lowercase hex characters)
  */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return keyDigest(key).toString('hex');
+}
+
+/** The SHA-256 digest of a key or credential: the one form keys are kept and compared in. */
+export function keyDigest(key: string): Buffer {
+  return hash('sha256', key, 'buffer');
 }
 
 /**

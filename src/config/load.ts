@@ -5,9 +5,11 @@
  * `./gantry.yaml` when it exists, else the embedded defaults. An explicitly
  * named file that does not exist is an error, never a silent fallback.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { InternalError } from '../errors.ts';
 import { type ConfigIssue, formatPath, type RawIssue } from './hints.ts';
 import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { validateConfig } from './schema.ts';
@@ -19,8 +21,7 @@ export const CONFIG_FILE_NAME = 'gantry.yaml';
  * The config is invalid. `issues` lists every problem with its path; the
  * message lists them one per line. The CLI exits with `exitCode` (2).
  */
-export class ConfigError extends Error {
-  readonly code = 'config_invalid';
+export class ConfigError extends InternalError {
   readonly exitCode = 2;
   /** Where the config came from: a file path, or `defaults`. */
   readonly source: string;
@@ -28,8 +29,10 @@ export class ConfigError extends Error {
 
   constructor(source: string, issues: ConfigIssue[]) {
     const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    super(`invalid config ${source} (${count}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super(
+      'config_invalid',
+      `invalid config ${source} (${count}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+    );
     this.source = source;
     this.issues = Object.freeze(issues.map((i) => Object.freeze({ ...i })));
   }

@@ -43,6 +43,9 @@ describe('defaults', () => {
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 65_000,
       drainTimeoutMs: 30_000,
+      shutdownTimeoutMs: 45_000,
+      maxJsonDepth: 128,
+      adminBodyLimit: 64 * 1024,
     });
     assert.deepEqual(config.upstream, {
       baseUrl: 'https://api.anthropic.com',

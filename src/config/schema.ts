@@ -12,12 +12,13 @@
 import { resolve as resolvePath } from 'node:path';
 import { resolveAlerts } from '../alerts/config.ts';
 import { resolveMetrics, resolveTracing } from '../observe/config.ts';
+import { resolveCustomerSource } from '../pipeline/customer.ts';
 import { resolvePolicy } from '../policy/config.ts';
 import { resolveClientResilience, resolveResilience } from '../resilience/config.ts';
 import { crossCheck, isRecord, scanForKeys } from './cross-check.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_UPSTREAM_KEY } from './fields.ts';
 import { formatPath, fromZod, type RawIssue } from './hints.ts';
-import { parseSecretRef } from './secrets.ts';
+import { parseSecretRef } from './refs.ts';
 import { configSchema, type RawConfig } from './sections.ts';
 import type { ClientConfig, EnvironmentConfig, ResolvedConfig } from './types.ts';
 
@@ -55,6 +56,8 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
     if (c.key !== undefined) client.key = absoluteRef(c.key, baseDir);
     if (c.safety !== undefined) client.safety = c.safety;
     if (c.resilience !== undefined) client.resilience = resolveClientResilience(c.resilience);
+    if (c.deny_headers !== undefined) client.denyHeaders = c.deny_headers.map((h) => h.toLowerCase());
+    if (c.customer !== undefined) client.customer = resolveCustomerSource(c.customer);
     return client;
   });
   const { server, upstream, logging, secrets, admin, storage, audit } = raw;
@@ -68,6 +71,10 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       requestTimeoutMs: server.request_timeout_ms,
       keepAliveTimeoutMs: server.keep_alive_timeout_ms,
       drainTimeoutMs: server.drain_timeout_ms,
+      shutdownTimeoutMs: Math.max(server.shutdown_timeout_ms, server.drain_timeout_ms),
+      maxJsonDepth: server.max_json_depth,
+      adminBodyLimit: server.admin_body_limit,
+      ...(server.public_url !== undefined ? { publicUrl: server.public_url } : {}),
     },
     upstream: {
       baseUrl: upstream.base_url,
@@ -93,6 +100,9 @@ function toResolved(raw: RawConfig, source: string, baseDir: string): ResolvedCo
       ledger: storage.ledger,
       ledgerBufferRows: storage.ledger_buffer_rows,
       ledgerFlushMs: storage.ledger_flush_ms,
+      ledgerTimeoutMs: storage.ledger_timeout_ms,
+      ledgerCloseTimeoutMs: storage.ledger_close_timeout_ms,
+      ...(storage.ledger_spill_dir !== undefined ? { ledgerSpillDir: storage.ledger_spill_dir } : {}),
     },
     audit: { waivers: audit.waivers },
     metrics: resolveMetrics(raw.metrics),

@@ -4,15 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseConfig } from './load.ts';
-import {
-  openSecret,
-  parseCommand,
-  parseSecretRef,
-  type SecretHandle,
-  type SecretLogger,
-  SecretRefError,
-  SecretRegistry,
-} from './secrets.ts';
+import { parseCommand, parseSecretRef, SecretRefError } from './refs.ts';
+import { SecretRegistry } from './registry.ts';
+import { openSecret, type SecretHandle, type SecretLogger } from './secrets.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gantry-secrets-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

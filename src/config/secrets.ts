@@ -15,21 +15,13 @@
  * refresh keeps the last good value. No secret value is ever logged or put in
  * an error message: logs carry the reference and what happened, nothing else.
  */
+
 import { type ChildProcess, execFile } from 'node:child_process';
 import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { ResolvedConfig, SecretRefSpec } from './types.ts';
-
-export { hashKey } from './keys.ts';
-
-export type SecretKind = 'env' | 'file' | 'exec';
-
-/** A parsed secret reference. */
-export type SecretRef =
-  | { kind: 'env'; name: string }
-  | { kind: 'file'; path: string }
-  | { kind: 'exec'; argv: string[] };
+import { parseSecretRef, type SecretKind } from './refs.ts';
+import type { SecretRefSpec } from './types.ts';
 
 /** A live secret. */
 export interface SecretHandle {
@@ -74,124 +66,10 @@ export interface OpenSecretOptions {
   onChange?: (handle: SecretHandle) => void;
 }
 
-/** Thrown for a malformed reference. The message never repeats the reference text. */
-export class SecretRefError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SecretRefError';
-  }
-}
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
-
 export const DEFAULT_EXEC_REFRESH_MS = 300_000;
 export const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
 export const DEFAULT_FILE_POLL_MS = 2_000;
 const EXEC_MAX_OUTPUT = 1 << 20;
-
-/**
- * Parses `env:NAME`, `file:/path` or `exec:command args`; throws a
- * `SecretRefError` otherwise.
- *
- * @example parseSecretRef('exec:vault kv get -field=key "secret/my app"')
- * // { kind: 'exec', argv: ['vault', 'kv', 'get', '-field=key', 'secret/my app'] }
- */
-export function parseSecretRef(spec: string): SecretRef {
-  const scheme = SCHEME.exec(spec)?.[1];
-  const rest = scheme === undefined ? '' : spec.slice(scheme.length + 1);
-  switch (scheme) {
-    case 'env': {
-      if (!ENV_NAME.test(rest)) {
-        throw new SecretRefError(
-          'env: must be followed by a variable name (letters, digits, _), e.g. env:ANTHROPIC_API_KEY',
-        );
-      }
-      return { kind: 'env', name: rest };
-    }
-    case 'file': {
-      const path = rest.trim();
-      if (path === '')
-        throw new SecretRefError('file: must be followed by a path, e.g. file:/run/secrets/anthropic');
-      return { kind: 'file', path };
-    }
-    case 'exec': {
-      const argv = parseCommand(rest);
-      if (argv.length === 0 || argv[0] === '') {
-        throw new SecretRefError(
-          'exec: must be followed by a command, e.g. exec:vault kv get -field=key secret/anthropic',
-        );
-      }
-      return { kind: 'exec', argv };
-    }
-    default:
-      throw new SecretRefError('expected a secret reference: env:NAME, file:/path or exec:command args');
-  }
-}
-
-/**
- * Splits a command line into argv the way a POSIX shell would for plain
- * words: whitespace separates, `'…'` is literal, `"…"` allows `\"`, `\\`, `\$`
- * and `` \` ``, a backslash outside quotes escapes the next character. No
- * shell runs, so expansion, pipes and redirections are rejected rather than
- * silently passed as arguments.
- */
-export function parseCommand(line: string): string[] {
-  const args: string[] = [];
-  let current = '';
-  let inWord = false;
-  let i = 0;
-  while (i < line.length) {
-    const c = line[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      if (inWord) args.push(current);
-      current = '';
-      inWord = false;
-      i++;
-    } else if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) throw new SecretRefError('exec: command has an unterminated single quote');
-      current += line.slice(i + 1, end);
-      inWord = true;
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length) throw new SecretRefError('exec: command has an unterminated double quote');
-        const d = line[i];
-        if (d === '"') break;
-        if (d === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1])) {
-          current += line[i + 1];
-          i += 2;
-        } else if (d === '$' || d === '`') {
-          throw new SecretRefError(
-            'exec: command uses shell expansion, but no shell runs it; put the pipeline in a script and reference the script',
-          );
-        } else {
-          current += d;
-          i++;
-        }
-      }
-      inWord = true;
-      i++;
-    } else if (c === '\\') {
-      if (i + 1 >= line.length) throw new SecretRefError('exec: command ends with a lone backslash');
-      current += line[i + 1];
-      inWord = true;
-      i += 2;
-    } else if ('|&;<>()$`'.includes(c)) {
-      throw new SecretRefError(
-        `exec: command uses shell syntax (${c}), but no shell runs it; put the pipeline in a script and reference the script`,
-      );
-    } else {
-      current += c;
-      inWord = true;
-      i++;
-    }
-  }
-  if (inWord) args.push(current);
-  return args;
-}
 
 const noopLogger: SecretLogger = { info() {}, warn() {} };
 
@@ -506,103 +384,5 @@ class ExecSecret implements SecretHandle {
     if (this.#closed) return;
     this.#timer = setTimeout(() => this.#run(), this.#refreshMs);
     this.#timer.unref();
-  }
-}
-
-export interface SecretRegistryOptions {
-  env?: NodeJS.ProcessEnv;
-  logger?: SecretLogger;
-  onChange?: (handle: SecretHandle) => void;
-  filePollMs?: number;
-  cwd?: string;
-}
-
-/** One opened secret and the config entries that reference it. */
-export interface SecretEntry {
-  readonly spec: string;
-  readonly handle: SecretHandle;
-  /** Config paths that reference it, e.g. `environments.prod.upstream_key`, `clients[0].key`. */
-  readonly usedBy: readonly string[];
-}
-
-/**
- * Every secret a resolved config references, opened once (a reference used
- * twice shares one handle) and closed together.
- *
- * @example
- * const secrets = await SecretRegistry.open(config, { logger });
- * const upstreamKey = secrets.upstreamKey('prod').value();
- * // on shutdown:
- * secrets.close();
- */
-export class SecretRegistry {
-  /** Settles when every handle has finished its first read. */
-  readonly ready: Promise<void>;
-  readonly #bySpec = new Map<string, { handle: SecretHandle; usedBy: string[] }>();
-  readonly #environments = new Map<string, SecretHandle>();
-  readonly #clients = new Map<string, SecretHandle>();
-
-  constructor(config: ResolvedConfig, opts: SecretRegistryOptions = {}) {
-    const open = (spec: string, usedBy: string): SecretHandle => {
-      let entry = this.#bySpec.get(spec);
-      if (!entry) {
-        const handle = openSecret(spec, {
-          ...opts,
-          execRefreshMs: config.secrets.execRefreshMs,
-          execTimeoutMs: config.secrets.execTimeoutMs,
-        });
-        entry = { handle, usedBy: [] };
-        this.#bySpec.set(spec, entry);
-      }
-      entry.usedBy.push(usedBy);
-      return entry.handle;
-    };
-    try {
-      for (const [name, env] of Object.entries(config.environments)) {
-        if (env.upstreamKeys) {
-          env.upstreamKeys.forEach((k, i) => {
-            const handle = open(k.key, `environments.${name}.upstream_keys[${i}].key`);
-            if (i === 0) this.#environments.set(name, handle);
-          });
-        } else {
-          this.#environments.set(name, open(env.upstreamKey, `environments.${name}.upstream_key`));
-        }
-      }
-      config.clients.forEach((client, i) => {
-        if (client.key !== undefined) this.#clients.set(client.name, open(client.key, `clients[${i}].key`));
-      });
-    } catch (err) {
-      this.close();
-      throw err;
-    }
-    this.ready = Promise.all([...this.#bySpec.values()].map((e) => e.handle.ready)).then(() => undefined);
-  }
-
-  /** Opens the secrets of `config` and waits for their first read. */
-  static async open(config: ResolvedConfig, opts: SecretRegistryOptions = {}): Promise<SecretRegistry> {
-    const registry = new SecretRegistry(config, opts);
-    await registry.ready;
-    return registry;
-  }
-
-  /** The upstream key handle of an environment; throws for an unknown environment. */
-  upstreamKey(environment: string): SecretHandle {
-    const handle = this.#environments.get(environment);
-    if (!handle) throw new Error(`unknown environment: ${environment}`);
-    return handle;
-  }
-
-  /** The `key:` handle of a client, or `undefined` when the client uses `key_sha256` (or is unknown). */
-  clientKey(client: string): SecretHandle | undefined {
-    return this.#clients.get(client);
-  }
-
-  /** Every opened secret with the config paths that reference it. */
-  entries(): SecretEntry[] {
-    return [...this.#bySpec].map(([spec, e]) => ({ spec, handle: e.handle, usedBy: [...e.usedBy] }));
-  }
-
-  close(): void {
-    for (const { handle } of this.#bySpec.values()) handle.close();
   }
 }

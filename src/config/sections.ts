@@ -9,6 +9,7 @@ import { auditConfigSchema } from '../audit/config.ts';
 import { ledgerUrlProblem } from '../ledger/store.ts';
 import { clientLimitsSchema, limitsSectionSchema, stateStoreSchema } from '../limits/config.ts';
 import { metricsSchema, tracingSchema } from '../observe/config.ts';
+import { customerSchema } from '../pipeline/customer.ts';
 import { policySchema } from '../policy/config.ts';
 import { clientResilienceSchema, resilienceSchema, upstreamKeyEntrySchema } from '../resilience/config.ts';
 import { safetySchema } from '../safety/config.ts';
@@ -41,6 +42,15 @@ export const serverSchema = mapping({
   request_timeout_ms: milliseconds(60_000),
   keep_alive_timeout_ms: milliseconds(65_000),
   drain_timeout_ms: milliseconds(30_000),
+  shutdown_timeout_ms: milliseconds(45_000),
+  max_json_depth: z
+    .int(expected('a whole number of levels'))
+    .min(8, { error: 'expected at least 8 levels' })
+    // Every walker over request JSON may recurse this deep: keep it far from the stack's limit.
+    .max(1_000, { error: 'expected at most 1000 levels' })
+    .default(128),
+  admin_body_limit: size(64 * 1024),
+  public_url: baseUrl().optional(),
 });
 
 export const upstreamSchema = mapping({
@@ -82,6 +92,16 @@ export const clientSchema = mapping({
   policy: policySchema.optional(),
   limits: clientLimitsSchema,
   resilience: clientResilienceSchema.optional(),
+  deny_headers: z
+    .array(
+      z
+        .string(expected('a header name'))
+        .regex(/^[A-Za-z0-9-]+$/, { error: 'expected a header name (letters, digits and "-")' }),
+      expected('a list of header names'),
+    )
+    .max(64, { error: 'at most 64 header names' })
+    .optional(),
+  customer: customerSchema.optional(),
 });
 
 export const adminSchema = mapping({
@@ -114,6 +134,12 @@ export const storageSchema = mapping({
     .max(10_000_000, { error: 'expected at most 10000000 rows' })
     .default(100_000),
   ledger_flush_ms: milliseconds(1_000),
+  ledger_timeout_ms: milliseconds(5_000),
+  ledger_close_timeout_ms: milliseconds(5_000),
+  ledger_spill_dir: z
+    .string(expected('a directory path'))
+    .min(1, { error: 'expected a directory path' })
+    .optional(),
 });
 
 export const secretsSchema = mapping({

@@ -26,6 +26,22 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   /** On SIGTERM, in-flight requests and streams may finish for this long. */
   drainTimeoutMs: number;
+  /**
+   * One deadline for the whole shutdown (drain, then flushing stores and logs):
+   * after it the process exits whatever is left; ledger rows that could not be
+   * written are spilled to disk first.
+   */
+  shutdownTimeoutMs: number;
+  /** Deepest nesting accepted in a JSON request body (400 `json_too_deep` beyond). */
+  maxJsonDepth: number;
+  /** Largest body an admin route accepts, bytes. */
+  adminBodyLimit: number;
+  /**
+   * The gateway's URL as clients reach it (scheme, host, optional path), used
+   * to rewrite a batch's `results_url`. Unset: `results_url` becomes a path,
+   * which the SDKs join to their base URL. Never taken from the `Host` header.
+   */
+  publicUrl?: string;
 }
 
 export interface UpstreamConfig {
@@ -64,6 +80,14 @@ export interface ClientConfig {
   limits: ClientLimits;
   /** Per-client retry, timeout, fallback and concurrency overrides (see docs/resilience.md). */
   resilience?: ClientResilience;
+  /**
+   * Client headers never forwarded upstream for this client (lowercase), on
+   * top of the gateway's allow-list: `anthropic-*` headers are otherwise an
+   * open list (docs/gateway.md).
+   */
+  denyHeaders?: readonly string[];
+  /** Where the customer of a request comes from (src/pipeline/customer.ts); absent: `auto`. */
+  customer?: import('../pipeline/customer.ts').CustomerSource;
 }
 
 /**
@@ -98,6 +122,12 @@ export interface StorageConfig extends StorageStateConfig {
   ledgerBufferRows: number;
   /** Ledger flush interval, ms. */
   ledgerFlushMs: number;
+  /** A ledger store call (insert, ping) not answered within this is failed: the store is down. */
+  ledgerTimeoutMs: number;
+  /** Longest the ledger keeps trying the store at shutdown before it spills what is left. */
+  ledgerCloseTimeoutMs: number;
+  /** Where rows are spilled at shutdown (default: next to the SQLite file; `./data` for PostgreSQL). */
+  ledgerSpillDir?: string;
 }
 
 export interface ResolvedConfig {

@@ -7,10 +7,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import { keyDigest } from '../config/keys.ts';
 import { openSecret, type SecretHandle } from '../config/secrets.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
-import { credentialOf, sha256 } from '../pipeline/authenticate.ts';
+import { credentialOf } from '../pipeline/authenticate.ts';
 
 export interface AdminAuth {
   /** Throws a GantryError unless the request carries the admin key. */
@@ -31,7 +32,7 @@ export async function openAdminAuth(config: ResolvedConfig, logger: Logger): Pro
   const fixed = config.admin.keySha256 ? Buffer.from(config.admin.keySha256, 'hex') : undefined;
   return {
     check(headers, method, url) {
-      const expected = fixed ?? (handle?.value() ? sha256(handle.value()!) : undefined);
+      const expected = fixed ?? (handle?.value() ? keyDigest(handle.value()!) : undefined);
       if (!expected) {
         throw new GantryError('route_not_found', `No route ${method} ${url.split('?')[0]} on this gateway.`);
       }
@@ -42,7 +43,7 @@ export async function openAdminAuth(config: ResolvedConfig, logger: Logger): Pro
           'This admin route needs the admin key (`admin:` in gantry.yaml).',
         );
       }
-      if (!timingSafeEqual(sha256(credential), expected)) {
+      if (!timingSafeEqual(keyDigest(credential), expected)) {
         throw new GantryError('invalid_api_key', 'Invalid admin key.');
       }
     },

@@ -5,7 +5,7 @@
  * output re-indexes client keys without a restart).
  */
 import type { Logger } from 'pino';
-import { SecretRegistry } from '../config/secrets.ts';
+import { SecretRegistry } from '../config/registry.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { SecretLookup } from '../pipeline/stage.ts';
 

@@ -1,7 +1,7 @@
 /**
  * Accounting invariants, checked on every accounted usage. A broken one is a
  * bug somewhere (ours, or a new API shape): it is published on
- * `channels.invariant` and logged, never silently priced.
+ * the gateway's `events.invariant` and logged, never silently priced.
  *
  * - `model_not_in_catalog`: tokens were used on a model the catalog does not
  *   price (a passed-through new id): the cost is unknown, not zero.
@@ -10,6 +10,9 @@
  *   least 1 µ$ (10 tokens at the cheapest catalog price, $0.10 / MTok).
  * - `cache_counted_twice`: the cache-write total differs from its 5 m + 1 h
  *   split, or a cache category is negative — one token counted in two places.
+ * - `model_mismatch`: the upstream says it ran another model than the one sent
+ *   (aliases and dated ids of one model are the same model). The row is priced
+ *   at the model that ran.
  */
 import type { Cost } from '../anthropic/cost.ts';
 import { resolveModel } from '../anthropic/models.ts';
@@ -28,9 +31,26 @@ export function totalTokens(u: Usage): number {
   );
 }
 
-/** The invariants `usage` priced as `cost` on `model` breaks (empty when all hold). */
-export function brokenInvariants(usage: Usage, cost: Cost, model: string | undefined): InvariantRule[] {
+/** Whether two model ids name different models (an alias and its dated id are one model). */
+export function differentModels(sent: string | undefined, answered: string | undefined): boolean {
+  if (sent === undefined || answered === undefined || sent === answered) return false;
+  const a = resolveModel(sent);
+  const b = resolveModel(answered);
+  return a === undefined || b === undefined ? true : a.id !== b.id;
+}
+
+/**
+ * The invariants `usage` priced as `cost` on `model` breaks (empty when all
+ * hold); `sentModel` is the model the request named, when it differs.
+ */
+export function brokenInvariants(
+  usage: Usage,
+  cost: Cost,
+  model: string | undefined,
+  sentModel?: string,
+): InvariantRule[] {
   const out: InvariantRule[] = [];
+  if (differentModels(sentModel, model)) out.push('model_mismatch');
   const tokens = totalTokens(usage);
   const known = model !== undefined && resolveModel(model) !== undefined;
   if (tokens > 0 && !known) out.push('model_not_in_catalog');

@@ -2,19 +2,37 @@
  * Ledger reports: tokens, cost, cache hit rate and savings grouped by client,
  * customer, model or day; and recommendations (a `max_tokens` per client from
  * the observed p99 of output tokens; a cheaper model where requests are small).
- * Pure functions over rows, so `gantry report` and tests share them.
+ * Pure functions over rows, so `gantry report`, the console's SQL reads
+ * (src/ledger/query.ts, held equal by a test) and tests share them.
+ *
+ * How rows are read:
+ * - One model is one line: rows group by the catalog's canonical id
+ *   (`claude-haiku-4-5` and `claude-haiku-4-5-20251001` are one model); the
+ *   names clients asked for are kept in `requested`.
+ * - A request failed when its status is an error or its stream broke
+ *   (`failed` in row.ts); a stream the client closed is not an error and is
+ *   counted in `clientClosed`; a success after retried attempts is a success.
+ * - Rows whose output tokens were estimated (`usage_source: estimated`) are
+ *   counted in `estimated`.
  */
 import { costOf } from '../anthropic/cost.ts';
 import { listModels, resolveModel } from '../anthropic/models.ts';
 import { emptyUsage, type Usage } from '../anthropic/usage.ts';
-import type { LedgerRow } from './row.ts';
+import { failed, type LedgerRow } from './row.ts';
 
 export type GroupBy = 'client' | 'customer' | 'model' | 'day';
 
 export interface ReportLine {
   key: string;
   requests: number;
+  /** Requests that failed (error status or a broken stream); never a stream the client closed. */
   errors: number;
+  /** Streams the client closed before their end. */
+  clientClosed: number;
+  /** Rows whose output tokens were estimated from what was relayed (no final usage). */
+  estimated: number;
+  /** The model names clients asked for, sorted (`--by model`; aliases and dated ids of the one model). */
+  requested: string[];
   inputTokens: number;
   outputTokens: number;
   cacheWrite5mTokens: number;
@@ -42,13 +60,18 @@ export function usageOf(r: LedgerRow): Usage {
 }
 
 /** Savings of a row's cache reads: the reads priced as input minus priced as reads. */
-export function cacheSavingsMicros(r: LedgerRow): number {
+export function cacheSavingsMicros(r: Pick<LedgerRow, 'cacheReadTokens' | 'model' | 'batch'>): number {
   if (r.cacheReadTokens === 0 || !r.model) return 0;
   const asInput = costOf({ ...emptyUsage(), inputTokens: r.cacheReadTokens }, r.model, { batch: r.batch });
   const asRead = costOf({ ...emptyUsage(), cacheReadInputTokens: r.cacheReadTokens }, r.model, {
     batch: r.batch,
   });
   return Math.max(0, asInput.micros - asRead.micros);
+}
+
+/** The catalog's canonical id of a model name (an alias or a dated id), else the name itself. */
+export function canonicalModel(name: string): string {
+  return resolveModel(name)?.id ?? name;
 }
 
 function keyOf(r: LedgerRow, by: GroupBy): string {
@@ -58,22 +81,35 @@ function keyOf(r: LedgerRow, by: GroupBy): string {
     case 'customer':
       return r.customer ?? '(none)';
     case 'model':
-      return r.model ?? '(none)';
+      return r.model ? canonicalModel(r.model) : '(none)';
     case 'day':
       return new Date(r.ts).toISOString().slice(0, 10);
   }
 }
 
-/** One line per group (sorted by cost, descending; days in date order), plus a total line. */
-export function buildReport(
-  rows: readonly LedgerRow[],
-  by: GroupBy,
-): { lines: ReportLine[]; total: ReportLine } {
-  const groups = new Map<string, ReportLine>();
-  const empty = (key: string): ReportLine => ({
+/**
+ * Whether a row is one request of a report. A batch results fetch carries no
+ * usage itself (its lines do): it is left out of request counts. (The ledger's
+ * SQL reads, src/ledger/query.ts, say the same in SQL; a test holds them equal.)
+ */
+export function countsInReport(r: Pick<LedgerRow, 'route'>): boolean {
+  return r.route === 'messages' || r.route === 'batches.result';
+}
+
+/** Whether a row counts as an error in reports: failed, and not closed by its client. */
+export function isErrorRow(r: Pick<LedgerRow, 'status' | 'outcome'>): boolean {
+  return r.outcome !== 'client_closed' && failed(r.status, r.outcome);
+}
+
+/** A report line with nothing counted yet. */
+export function emptyLine(key: string): ReportLine {
+  return {
     key,
     requests: 0,
     errors: 0,
+    clientClosed: 0,
+    estimated: 0,
+    requested: [],
     inputTokens: 0,
     outputTokens: 0,
     cacheWrite5mTokens: 0,
@@ -83,22 +119,44 @@ export function buildReport(
     cacheHitRate: 0,
     savingsMicros: 0,
     unpriced: 0,
-  });
-  const total = empty('total');
+  };
+}
+
+/** Sets each line's cache hit rate and sorts the lines (by cost, descending; days in date order). */
+export function finishReport(lines: ReportLine[], total: ReportLine, by: GroupBy): void {
+  for (const line of lines) line.requested.sort();
+  for (const line of [...lines, total]) {
+    const prompt =
+      line.inputTokens + line.cacheWrite5mTokens + line.cacheWrite1hTokens + line.cacheReadTokens;
+    line.cacheHitRate = prompt === 0 ? 0 : line.cacheReadTokens / prompt;
+  }
+  if (by === 'day') lines.sort((a, b) => (a.key < b.key ? -1 : 1));
+  else lines.sort((a, b) => b.costMicros - a.costMicros || (a.key < b.key ? -1 : 1));
+}
+
+/** One line per group (sorted by cost, descending; days in date order), plus a total line. */
+export function buildReport(
+  rows: readonly LedgerRow[],
+  by: GroupBy,
+): { lines: ReportLine[]; total: ReportLine } {
+  const groups = new Map<string, ReportLine>();
+  const total = emptyLine('total');
   for (const r of rows) {
-    // A batch results fetch carries no usage itself (its lines do): leave it out of request counts.
-    if (r.route !== 'messages' && r.route !== 'batches.result') continue;
+    if (!countsInReport(r)) continue;
     const k = keyOf(r, by);
     let g = groups.get(k);
     if (!g) {
-      g = empty(k);
+      g = emptyLine(k);
       groups.set(k, g);
     }
     const savings = cacheSavingsMicros(r);
+    const asked = r.requestedModel ?? r.model;
+    if (by === 'model' && asked && !g.requested.includes(asked)) g.requested.push(asked);
     for (const line of [g, total]) {
       line.requests += 1;
-      if (r.status === null || r.status >= 400 || (r.outcome !== null && r.outcome !== 'ok'))
-        line.errors += 1;
+      if (isErrorRow(r)) line.errors += 1;
+      if (r.outcome === 'client_closed') line.clientClosed += 1;
+      if (r.usageSource === 'estimated') line.estimated += 1;
       line.inputTokens += r.inputTokens;
       line.outputTokens += r.outputTokens;
       line.cacheWrite5mTokens += r.cacheWrite5mTokens;
@@ -110,13 +168,7 @@ export function buildReport(
     }
   }
   const lines = [...groups.values()];
-  for (const line of [...lines, total]) {
-    const prompt =
-      line.inputTokens + line.cacheWrite5mTokens + line.cacheWrite1hTokens + line.cacheReadTokens;
-    line.cacheHitRate = prompt === 0 ? 0 : line.cacheReadTokens / prompt;
-  }
-  if (by === 'day') lines.sort((a, b) => (a.key < b.key ? -1 : 1));
-  else lines.sort((a, b) => b.costMicros - a.costMicros || (a.key < b.key ? -1 : 1));
+  finishReport(lines, total, by);
   return { lines, total };
 }
 
@@ -179,7 +231,11 @@ export function recommend(rows: readonly LedgerRow[], minRequests = 20): Recomme
     });
     if (!cheap) continue;
     const byModel = new Map<string, LedgerRow[]>();
-    for (const r of list) if (r.model) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r]);
+    for (const r of list) {
+      if (!r.model) continue;
+      const m = canonicalModel(r.model);
+      byModel.set(m, [...(byModel.get(m) ?? []), r]);
+    }
     for (const [model, mrows] of byModel) {
       const entry = resolveModel(model);
       if (!entry || entry.id === cheap || entry.line === 'haiku' || mrows.length < minRequests) continue;
@@ -241,7 +297,97 @@ export interface BudgetStatus {
 interface BudgetScope {
   scope: string;
   budget?: { dailyMicros?: number; monthlyMicros?: number; action: string };
-  matches: (r: LedgerRow) => boolean;
+  /** The rows of the scope: every row, or those of one client or one environment. */
+  where: { client?: string; environment?: string };
+}
+
+/** The budget config `budgetPlan` reads (a `ResolvedConfig` is one). */
+export interface BudgetConfig {
+  clients: ReadonlyArray<{ name: string; limits: { budget?: BudgetScope['budget'] } }>;
+  limits: {
+    overall?: { budget?: BudgetScope['budget'] };
+    environments: Readonly<Record<string, { budget?: BudgetScope['budget'] }>>;
+  };
+}
+
+/** One configured budget in its current UTC period, before looking at spend. */
+export interface BudgetPeriod {
+  scope: string;
+  period: 'daily' | 'monthly';
+  limitMicros: number;
+  action: string;
+  /** The period: `start <= ts < end`, ms since epoch (UTC day or month). */
+  start: number;
+  end: number;
+  /** Which rows count: all of them, or one client's, or one environment's. */
+  where: { client?: string; environment?: string };
+}
+
+/** Every budget of the config with its current UTC period (clients, then environments, then overall). */
+export function budgetPlan(config: BudgetConfig, now = Date.now()): BudgetPeriod[] {
+  const d = new Date(now);
+  const dayStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const dayEnd = dayStart + 86_400_000;
+  const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  const scopes: BudgetScope[] = [
+    ...config.clients.map((c) => ({
+      scope: `client:${c.name}`,
+      budget: c.limits.budget,
+      where: { client: c.name },
+    })),
+    ...Object.entries(config.limits.environments).map(([name, l]) => ({
+      scope: `environment:${name}`,
+      budget: l.budget,
+      where: { environment: name },
+    })),
+    { scope: 'overall', budget: config.limits.overall?.budget, where: {} },
+  ];
+  const out: BudgetPeriod[] = [];
+  for (const { scope, budget, where } of scopes) {
+    if (!budget) continue;
+    const periods = [
+      ['daily', budget.dailyMicros, dayStart, dayEnd],
+      ['monthly', budget.monthlyMicros, monthStart, monthEnd],
+    ] as const;
+    for (const [period, limit, start, end] of periods) {
+      if (limit === undefined) continue;
+      out.push({ scope, period, limitMicros: limit, action: budget.action, start, end, where });
+    }
+  }
+  return out;
+}
+
+/** Whether a row falls in a budget's period and scope. */
+export function inBudget(b: BudgetPeriod, r: Pick<LedgerRow, 'ts' | 'client' | 'environment'>): boolean {
+  if (r.ts < b.start || r.ts >= b.end) return false;
+  if (b.where.client !== undefined && r.client !== b.where.client) return false;
+  if (b.where.environment !== undefined && r.environment !== b.where.environment) return false;
+  return true;
+}
+
+/** A budget's status from what was spent in its period. */
+export function budgetLine(b: BudgetPeriod, spent: number): BudgetStatus {
+  return {
+    scope: b.scope,
+    period: b.period,
+    limitMicros: b.limitMicros,
+    spentMicros: spent,
+    percent: b.limitMicros > 0 ? Math.round((spent / b.limitMicros) * 1000) / 10 : 100,
+    action: b.action,
+    resetsAt: new Date(b.end).toISOString(),
+  };
+}
+
+/**
+ * What a budget's period will have spent at its end if spending goes on at
+ * the rate so far (spent ÷ elapsed × length), in integer micro-dollars. At
+ * least an hour of the period counts as elapsed, so the first minutes of a
+ * day do not project a burst to the whole day.
+ */
+export function projectedMicros(b: Pick<BudgetPeriod, 'start' | 'end'>, spent: number, now: number): number {
+  const elapsed = Math.max(3_600_000, Math.min(now, b.end) - b.start);
+  return Math.round((spent * (b.end - b.start)) / elapsed);
 }
 
 /**
@@ -252,54 +398,12 @@ interface BudgetScope {
  */
 export function budgetStatus(
   rows: readonly LedgerRow[],
-  config: {
-    clients: ReadonlyArray<{ name: string; limits: { budget?: BudgetScope['budget'] } }>;
-    limits: {
-      overall?: { budget?: BudgetScope['budget'] };
-      environments: Readonly<Record<string, { budget?: BudgetScope['budget'] }>>;
-    };
-  },
+  config: BudgetConfig,
   now = Date.now(),
 ): BudgetStatus[] {
-  const d = new Date(now);
-  const dayStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-  const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  const dayEnd = dayStart + 86_400_000;
-  const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-  const scopes: BudgetScope[] = [
-    ...config.clients.map((c) => ({
-      scope: `client:${c.name}`,
-      budget: c.limits.budget,
-      matches: (r: LedgerRow) => r.client === c.name,
-    })),
-    ...Object.entries(config.limits.environments).map(([name, l]) => ({
-      scope: `environment:${name}`,
-      budget: l.budget,
-      matches: (r: LedgerRow) => r.environment === name,
-    })),
-    { scope: 'overall', budget: config.limits.overall?.budget, matches: () => true },
-  ];
-  const out: BudgetStatus[] = [];
-  for (const { scope, budget, matches } of scopes) {
-    if (!budget) continue;
-    const periods = [
-      ['daily', budget.dailyMicros, dayStart, dayEnd],
-      ['monthly', budget.monthlyMicros, monthStart, monthEnd],
-    ] as const;
-    for (const [period, limit, start, end] of periods) {
-      if (limit === undefined) continue;
-      let spent = 0;
-      for (const r of rows) if (r.ts >= start && r.ts < end && matches(r)) spent += r.costMicros;
-      out.push({
-        scope,
-        period,
-        limitMicros: limit,
-        spentMicros: spent,
-        percent: limit > 0 ? Math.round((spent / limit) * 1000) / 10 : 100,
-        action: budget.action,
-        resetsAt: new Date(end).toISOString(),
-      });
-    }
-  }
-  return out;
+  return budgetPlan(config, now).map((b) => {
+    let spent = 0;
+    for (const r of rows) if (inBudget(b, r)) spent += r.costMicros;
+    return budgetLine(b, spent);
+  });
 }

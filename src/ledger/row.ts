@@ -5,9 +5,8 @@
  * The row id is the primary key of every store, so writing the same row twice
  * (a retried flush, a re-downloaded batch result) never counts it twice.
  */
-import type { Cost } from '../anthropic/cost.ts';
-import type { Usage } from '../anthropic/usage.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { Usage, UsageSource } from '../anthropic/usage.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
 
 export interface LedgerRow {
   /** Gantry request id (`gtw_…`), or `batch:<batch id>:<custom_id>` for a batch result line. */
@@ -21,7 +20,7 @@ export interface LedgerRow {
   client: string | null;
   environment: string | null;
   customer: string | null;
-  /** The model that ran (after routing). */
+  /** The model that ran: the one the upstream answered with, else the one sent (after routing and fallbacks). */
   model: string | null;
   /** The model the client asked for, when the gateway changed it. */
   requestedModel: string | null;
@@ -42,14 +41,33 @@ export interface LedgerRow {
   batch: boolean;
   /** ms from arrival until the response was complete. */
   latencyMs: number | null;
-  /** ms from arrival until the first upstream body byte (first token of a stream). */
+  /** Time to first token of a stream, ms from arrival (`timeToFirstToken`); null for non-streaming requests. */
   ttftMs: number | null;
   attempts: number;
   /** `ex.decisions` as JSON (`[]` when none). */
   decisions: string;
+
+  // Columns added after the first release (src/ledger/migrate.ts adds them to existing tables);
+  // optional here because rows read from an older table, or built by older code, lack them.
+
+  /** `reported` by the API, or `estimated` from a stream without its final usage; null: no usage. */
+  usageSource?: UsageSource | null;
+  /** Claude Code's `x-claude-code-session-id` header (one Claude Code session). */
+  sessionId?: string | null;
+  /** Claude Code's `x-claude-code-agent-id` header (the main agent or a subagent). */
+  agentId?: string | null;
 }
 
-/** Column names in store order, with their SQL types (SQLite / PostgreSQL). */
+/** Columns added after the first release, in the order they were added (src/ledger/migrate.ts). */
+export const ADDED_COLUMNS: ReadonlyArray<
+  readonly [keyof LedgerRow, string, string, 'text' | 'int' | 'real' | 'bool']
+> = [
+  ['usageSource', 'usage_source', 'TEXT', 'text'],
+  ['sessionId', 'session_id', 'TEXT', 'text'],
+  ['agentId', 'agent_id', 'TEXT', 'text'],
+];
+
+/** Column names in store order, with their SQL types (SQLite / PostgreSQL); added columns last. */
 export const COLUMNS: ReadonlyArray<
   readonly [keyof LedgerRow, string, string, 'text' | 'int' | 'real' | 'bool']
 > = [
@@ -78,42 +96,61 @@ export const COLUMNS: ReadonlyArray<
   ['ttftMs', 'ttft_ms', 'DOUBLE PRECISION', 'real'],
   ['attempts', 'attempts', 'INTEGER NOT NULL', 'int'],
   ['decisions', 'decisions', 'TEXT NOT NULL', 'text'],
+  ...ADDED_COLUMNS,
 ];
 
 const ms = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 1000) / 1000);
 
-/** The row of a finished exchange. */
-export function rowFromExchange(ex: Exchange, usage: Usage | undefined, cost: Cost | undefined): LedgerRow {
+/** The row of a finished exchange, from its record (priced by `recordOf`). */
+export function ledgerRowOf(r: ExchangeRecord): LedgerRow {
   return {
-    id: ex.id,
-    ts: ex.receivedAt,
-    upstreamRequestId: ex.upstream.requestId ?? null,
-    route: ex.route.kind,
-    client: ex.client?.name ?? null,
-    environment: ex.client?.environment ?? null,
-    customer: ex.customer ?? null,
-    model: ex.model ?? null,
-    requestedModel: ex.requestedModel ?? null,
-    stream: ex.stream,
-    status: ex.response?.status ?? ex.error?.status ?? null,
-    outcome: ex.outcome ?? null,
-    errorType: ex.error?.type ?? ex.errorType ?? null,
-    ...usageColumns(usage),
-    costMicros: cost?.micros ?? 0,
-    priced: cost?.priced ?? true,
+    id: r.id,
+    ts: r.receivedAt,
+    upstreamRequestId: r.upstream.requestId ?? null,
+    route: r.route,
+    client: r.client?.name ?? null,
+    environment: r.client?.environment ?? null,
+    customer: r.customer ?? null,
+    model: r.answeredModel ?? r.model ?? null,
+    requestedModel: r.requestedModel ?? null,
+    stream: r.stream,
+    status: r.status ?? null,
+    outcome: r.outcome,
+    errorType: r.errorType ?? null,
+    ...usageColumns(r.usage),
+    costMicros: r.cost?.micros ?? 0,
+    priced: r.cost?.priced ?? true,
     batch: false,
-    latencyMs: ms(ex.finishedAt),
-    ttftMs: ms(ex.upstream.firstByteAt),
-    attempts: ex.upstream.attempts,
-    decisions: JSON.stringify(ex.decisions),
+    latencyMs: ms(r.timings.finished),
+    ttftMs: ms(r.ttftMs),
+    attempts: r.upstream.attempts,
+    decisions: JSON.stringify(r.decisions),
+    sessionId: r.attribution?.sessionId ?? null,
+    agentId: r.attribution?.agentId ?? null,
   };
 }
 
+/**
+ * Whether a request failed, from the client's point of view: an error status, or a
+ * stream that broke. A success after retried attempts did not (its `attempts` says
+ * what happened), nor did a stream the client closed itself.
+ */
+export function failed(status: number | null, outcome: string | null | undefined): boolean {
+  if (status === null || status >= 400) return true;
+  return outcome === 'gantry_error' || outcome === 'stream_error' || outcome === 'upstream_cut';
+}
+
+/** The usage columns of a row, with where the output count comes from (null: no usage). */
 export function usageColumns(
   u: Usage | undefined,
 ): Pick<
   LedgerRow,
-  'inputTokens' | 'outputTokens' | 'cacheWrite5mTokens' | 'cacheWrite1hTokens' | 'cacheReadTokens'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cacheWrite5mTokens'
+  | 'cacheWrite1hTokens'
+  | 'cacheReadTokens'
+  | 'usageSource'
 > {
   return {
     inputTokens: u?.inputTokens ?? 0,
@@ -121,14 +158,22 @@ export function usageColumns(
     cacheWrite5mTokens: u?.cacheCreation5mInputTokens ?? 0,
     cacheWrite1hTokens: u?.cacheCreation1hInputTokens ?? 0,
     cacheReadTokens: u?.cacheReadInputTokens ?? 0,
+    usageSource: u === undefined ? null : (u.source ?? 'reported'),
   };
 }
 
-/** A row from a store's raw record (column names; numbers may come back as strings or bigints). */
+const ADDED = new Set(ADDED_COLUMNS.map((c) => c[1]));
+
+/**
+ * A row from a store's raw record (column names; numbers may come back as strings or
+ * bigints). Added columns that hold null are left out (see `ADDED_COLUMNS`).
+ */
 export function rowFromRecord(rec: Record<string, unknown>): LedgerRow {
   const out: Record<string, unknown> = {};
   for (const [key, column, , kind] of COLUMNS) {
     const v = rec[column];
+    // An added column without a value (an older row or table) is left out: it is optional.
+    if ((v === null || v === undefined) && ADDED.has(column)) continue;
     if (v === null || v === undefined) out[key] = null;
     else if (kind === 'int' || kind === 'real') out[key] = Number(v);
     else if (kind === 'bool') out[key] = v === true || v === 1 || v === 1n || v === 't';

@@ -8,6 +8,7 @@
  *   state: redis://127.0.0.1:6379/0     # or memory (default)
  * limits:
  *   on_store_error: open                # default for every scope: open | closed
+ *   reservation_lease_ms: 60000         # a budget reservation is freed this long after its process died
  *   overall: { budget: { monthly_usd: 5000 } }
  *   environments:
  *     prod: { rpm: 3000, budget: { daily_usd: 400, action: alert-only } }
@@ -65,6 +66,12 @@ export interface LimitsConfig {
   storeTimeoutMs: number;
   /** Prefix of every key in the shared store (one per deployment). */
   keyPrefix: string;
+  /**
+   * Budget reservations are leases of this length, renewed while their
+   * request runs: a process that dies with requests in flight frees their
+   * reservations within one lease.
+   */
+  reservationLeaseMs: number;
   overall?: ScopeLimits;
   environments: Readonly<Record<string, ScopeLimits>>;
 }
@@ -183,6 +190,11 @@ export const limitsSectionSchema = z
         .string(expected('a string'))
         .max(100, { error: 'expected at most 100 characters' })
         .default('gantry:'),
+      reservation_lease_ms: z
+        .int(expected('a whole number of milliseconds'))
+        .min(1_000, { error: 'expected at least 1000 milliseconds' })
+        .max(3_600_000, { error: 'expected at most 3600000 milliseconds (1 hour)' })
+        .default(60_000),
       overall: scopeLimitsSchema.optional(),
       environments: z
         .record(z.string(), scopeLimitsSchema, expected('a mapping of environment names'))
@@ -195,6 +207,7 @@ export const limitsSectionSchema = z
       onStoreError: raw.on_store_error,
       storeTimeoutMs: raw.store_timeout_ms,
       keyPrefix: raw.key_prefix,
+      reservationLeaseMs: raw.reservation_lease_ms,
       environments: raw.environments,
     };
     if (raw.overall !== undefined) out.overall = raw.overall;
@@ -259,6 +272,7 @@ export function displayLimits(l: LimitsConfig): Record<string, unknown> {
     on_store_error: l.onStoreError,
     store_timeout_ms: l.storeTimeoutMs,
     key_prefix: l.keyPrefix,
+    reservation_lease_ms: l.reservationLeaseMs,
     ...(l.overall !== undefined ? { overall: displayScopeLimits(l.overall) } : {}),
     environments: Object.fromEntries(
       Object.entries(l.environments).map(([k, v]) => [k, displayScopeLimits(v)]),

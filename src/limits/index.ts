@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../config/types.ts';
 import { MemoryStore } from './memory.ts';
 import type { StateStore } from './store.ts';
 
-export { Limiter } from './limiter.ts';
+export { LimitsEnforcer } from './limiter.ts';
 export { MemoryStore } from './memory.ts';
 export type { StateStore } from './store.ts';
 
@@ -28,6 +28,9 @@ export async function openStateStore(config: ResolvedConfig, logger: Logger): Pr
   const { RedisStore } = await import('./redis.ts');
   const store = new RedisStore({
     url,
+    keyPrefix: config.limits.keyPrefix,
+    // A Redis that accepts and never answers fails each command within the limits' own timeout.
+    commandTimeoutMs: config.limits.storeTimeoutMs,
     onError: (err) => {
       const now = Date.now();
       if (now - lastLog < 10_000) return;

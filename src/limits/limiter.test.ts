@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import diagnostics from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
 import { costOf, worstCaseCostMicros } from '../anthropic/cost.ts';
 import { emptyUsage, type Usage } from '../anthropic/usage.ts';
@@ -13,8 +12,9 @@ import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
 import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
-import { Limiter, periodOf } from './limiter.ts';
+import { LimitsEnforcer } from './limiter.ts';
 import { MemoryStore } from './memory.ts';
+import { periodOf } from './periods.ts';
 import { RedisStore } from './redis.ts';
 import type { StateStore } from './store.ts';
 
@@ -61,7 +61,7 @@ function suite(name: string, makeStore: () => StateStore) {
       const s = store();
       if (s instanceof RedisStore) await s.ready(3_000);
       // Two limiters on one store: two replicas.
-      const replicas = [new Limiter(cfg, s), new Limiter(cfg, s)];
+      const replicas = [new LimitsEnforcer(cfg, s), new LimitsEnforcer(cfg, s)];
       let admitted = 0;
       let exceeded = 0;
       const one = async (i: number) => {
@@ -111,7 +111,7 @@ function suite(name: string, makeStore: () => StateStore) {
     test('402 names the budget and its reset; x-should-retry false; rate tokens given back', async () => {
       const s = store();
       if (s instanceof RedisStore) await s.ready(3_000);
-      const limiter = new Limiter(config('{ rpm: 100, budget: { daily_usd: 0.0005 } }'), s);
+      const limiter = new LimitsEnforcer(config('{ rpm: 100, budget: { daily_usd: 0.0005 } }'), s);
       const req = {
         client: 'app',
         environment: 'default',
@@ -144,7 +144,7 @@ function suite(name: string, makeStore: () => StateStore) {
     test('rate limit: 429 with retry-after and the rule; tokens reconcile with the usage', async () => {
       const s = store();
       if (s instanceof RedisStore) await s.ready(3_000);
-      const limiter = new Limiter(config('{ rpm: 2, input_tpm: 1000, output_tpm: 1000 }'), s);
+      const limiter = new LimitsEnforcer(config('{ rpm: 2, input_tpm: 1000, output_tpm: 1000 }'), s);
       const req = {
         client: 'app',
         environment: 'default',
@@ -182,11 +182,8 @@ function suite(name: string, makeStore: () => StateStore) {
         '  environments:\n    default: { budget: { monthly_usd: 0.0012, action: alert-only } }\n',
       );
       const events: BudgetEvent[] = [];
-      const limiter = new Limiter(cfg, s, { onBudgetEvent: (e) => events.push(e) });
-      const heard: BudgetEvent[] = [];
-      const listen = (e: unknown) => heard.push(e as BudgetEvent);
-      diagnostics.subscribe('gantry:budget', listen);
-      try {
+      const limiter = new LimitsEnforcer(cfg, s, { onBudgetEvent: (e) => events.push(e) });
+      {
         const req = {
           client: 'app',
           environment: 'default',
@@ -221,10 +218,61 @@ function suite(name: string, makeStore: () => StateStore) {
           'environment:default monthly 100 alert-only',
           'environment:default monthly 80 alert-only',
         ]);
-        assert.equal(heard.length, 4);
-      } finally {
-        diagnostics.unsubscribe('gantry:budget', listen);
       }
+    });
+
+    test('status: headroom of every configured scope, spend and in-flight reservations, nothing taken', async () => {
+      const s = store();
+      if (s instanceof RedisStore) await s.ready(3_000);
+      const cfg = config(
+        '{ rpm: 10, output_tpm: 1000, budget: { daily_usd: 1 } }',
+        '  environments:\n    default: { input_tpm: 5000 }\n',
+      );
+      const limiter = new LimitsEnforcer(cfg, s);
+      const fresh = await limiter.status();
+      assert.deepEqual(
+        fresh.map((x) => [x.scope, x.rates.map((r) => `${r.dimension} ${r.remaining}/${r.limitPerMinute}`)]),
+        [
+          ['client:app', ['rpm 10/10', 'output_tpm 1000/1000']],
+          ['environment:default', ['input_tpm 5000/5000']],
+        ],
+      );
+      const req = {
+        client: 'app',
+        environment: 'default',
+        model: MODEL,
+        estimatedInputTokens: 100,
+        maxTokens: 400,
+      };
+      const a = await limiter.admit(req, []);
+      const during = await limiter.status();
+      const app = during[0];
+      assert.equal(app.rates[0].remaining, 9);
+      assert.equal(app.rates[0].headroomPercent, 90);
+      assert.equal(app.rates[1].remaining, 600);
+      assert.ok(Date.parse(app.rates[1].fullAt) > Date.now());
+      assert.equal(during[1].rates[0].remaining, 4900);
+      const reserved = worstCaseCostMicros(MODEL, 100, 400)!;
+      assert.deepEqual(
+        { ...app.budgets[0], resetsAt: undefined },
+        {
+          period: 'daily',
+          action: 'block',
+          limitMicros: 1_000_000,
+          spentMicros: 0,
+          committedMicros: reserved,
+          reservedMicros: reserved,
+          percent: 0,
+          resetsAt: undefined,
+        },
+      );
+      await limiter.settle(a.ticket!, usage(100, 50), MODEL);
+      const after = (await limiter.status())[0].budgets[0];
+      const spent = costOf(usage(100, 50), MODEL).micros;
+      assert.equal(after.spentMicros, spent);
+      assert.equal(after.reservedMicros, 0);
+      // Reading status took nothing: the rpm bucket still holds 9.
+      assert.equal((await limiter.status())[0].rates[0].remaining, 9);
     });
   });
 }
@@ -244,7 +292,7 @@ describe('store unreachable (Redis on a closed port)', () => {
 
   test('fail open (the default): admitted, decision recorded', async () => {
     const errors: string[] = [];
-    const limiter = new Limiter(cfg, store, { onStoreError: (_e, mode) => errors.push(mode) });
+    const limiter = new LimitsEnforcer(cfg, store, { onStoreError: (_e, mode) => errors.push(mode) });
     const decisions: Decision[] = [];
     const a = await limiter.admit(req, decisions);
     assert.equal(a.ticket, undefined);
@@ -255,11 +303,62 @@ describe('store unreachable (Redis on a closed port)', () => {
   });
 
   test('fail closed when a scope of the request says so: 503 limits_unavailable', async () => {
-    const limiter = new Limiter(cfg, store);
+    const limiter = new LimitsEnforcer(cfg, store);
     const err = (await limiter
       .admit({ ...req, environment: 'closedenv' }, [])
       .catch((e) => e)) as GantryError;
     assert.equal(err.code, 'limits_unavailable');
     assert.equal(err.status, 503);
+  });
+});
+
+describe('settlement retries and close', () => {
+  /** A memory store whose next `failures` settlements fail (the link is down). */
+  class FailingSettle extends MemoryStore {
+    failures: number;
+    attempts = 0;
+    constructor(failures: number) {
+      super({ sweepMs: 0 });
+      this.failures = failures;
+    }
+    override async settle(...args: Parameters<MemoryStore['settle']>) {
+      this.attempts++;
+      if (this.failures-- > 0) throw new Error('connect ECONNREFUSED');
+      return super.settle(...args);
+    }
+  }
+  const req = {
+    client: 'app',
+    environment: 'default',
+    model: MODEL,
+    estimatedInputTokens: 100,
+    maxTokens: 100,
+  };
+
+  test('a failing settlement is retried until it lands; close waits for it', async () => {
+    const store = new FailingSettle(3);
+    const limiter = new LimitsEnforcer(config('{ budget: { daily_usd: 10 } }'), store, { settleRetryMs: 10 });
+    const a = await limiter.admit(req, []);
+    void limiter.settle(a.ticket!, usage(100, 100), MODEL);
+    await limiter.close({ deadline: Date.now() + 5_000 });
+    assert.equal(store.attempts, 4);
+    const [status] = await limiter.budgetStatus('app', 'default');
+    assert.deepEqual([status.spentMicros, status.committedMicros], [600, 600]);
+  });
+
+  test('close stops retrying at its deadline; the settlement is reported abandoned', async () => {
+    const store = new FailingSettle(Number.POSITIVE_INFINITY);
+    const abandoned: string[] = [];
+    const limiter = new LimitsEnforcer(config('{ budget: { daily_usd: 10 } }'), store, {
+      settleRetryMs: 10,
+      onSettleAbandoned: (_err, ticket) => abandoned.push(ticket.leaseId),
+    });
+    const a = await limiter.admit({ ...req, id: 'gtw_abandoned' }, []);
+    const settled = limiter.settle(a.ticket!, usage(100, 100), MODEL).catch((e: Error) => e);
+    const t0 = Date.now();
+    await limiter.close({ deadline: t0 + 300 });
+    assert.ok(Date.now() - t0 < 300 + 200, `close took ${Date.now() - t0} ms`);
+    assert.ok((await settled) instanceof Error);
+    assert.deepEqual(abandoned, ['gtw_abandoned']);
   });
 });

@@ -23,95 +23,44 @@
  * or refunded to the estimate, unused output tokens refunded, actual cost
  * settled against the reservation (or the reservation released when nothing
  * was used), and 80 % / 100 % threshold crossings published once per period.
+ *
+ * Budget reservations are leases (`limits.reservation_lease_ms`), held under
+ * the request id and renewed every third of a lease while the request runs
+ * (one store call for all requests in flight). A process that dies stops
+ * renewing: its reservations expire and are swept by the next admission, so
+ * the budget is usable again within one lease. Settlement is retried with
+ * backoff for up to one lease (or until the shutdown deadline); the store
+ * settles idempotently on the reservation id, so a retry after a lost answer
+ * never counts twice. A settlement that never lands leaves the spend to the
+ * ledger: `reconcile.ts` raises the counters to what the ledger holds.
  */
+
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { costOf, formatUsd, worstCaseCostMicros } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
-import { type BudgetEvent, channels, publish } from '../observe/events.ts';
+import type { BudgetEvent } from '../observe/events.ts';
 import type { Decision } from '../pipeline/exchange.ts';
 import { msUntilFull } from './bucket.ts';
-import type { BudgetAction, ScopeLimits, StoreErrorMode } from './config.ts';
-import { type BucketTake, type BudgetReserve, type StateStore, withTimeout } from './store.ts';
+import type { ScopeLimits, StoreErrorMode } from './config.ts';
+import { rateHeaders } from './headers.ts';
+import { periodOf } from './periods.ts';
+import { type LeaseRef, type SettleResult, type StateStore, withTimeout } from './store.ts';
+import type {
+  Admission,
+  AdmitRequest,
+  BudgetEntry,
+  BudgetStatus,
+  Dimension,
+  LimitsEnforcerOptions,
+  Scope,
+  ScopeStatus,
+  TakenBucket,
+  Ticket,
+} from './types.ts';
 
-export type ScopeKind = 'client' | 'customer' | 'environment' | 'overall';
-export type Dimension = 'rpm' | 'input_tpm' | 'output_tpm';
-export type Period = 'daily' | 'monthly';
-
-export interface Scope {
-  kind: ScopeKind;
-  /** Key part: client name, `client/customer`, environment name, or `all`. */
-  id: string;
-  /** For events and messages: `client:checkout`, `customer:checkout/c-42`, `environment:prod`, `overall`. */
-  label: string;
-  limits: ScopeLimits;
-}
-
-export interface AdmitRequest {
-  client: string;
-  environment: string;
-  customer?: string;
-  model?: string;
-  estimatedInputTokens: number;
-  maxTokens: number;
-}
-
-interface TakenBucket extends BucketTake {
-  dim: Dimension;
-  rule: string;
-  scope: Scope;
-}
-
-interface BudgetEntry extends BudgetReserve {
-  scope: Scope;
-  period: Period;
-  rule: string;
-  action: BudgetAction;
-  downgradeTo?: string;
-  resetsAt: number;
-}
-
-/** What admission holds for a request until it completes. */
-export interface Ticket {
-  buckets: TakenBucket[];
-  budgets: BudgetEntry[];
-  reservedMicros: number;
-}
-
-export interface Admission {
-  /** Undefined when no limit applies or the store failed open. */
-  ticket?: Ticket;
-  /** `gantry-ratelimit-*` headers for the response. */
-  headers: Record<string, string>;
-  /** Set when a spent `downgrade` budget switched the request to this model. */
-  downgradeTo?: string;
-}
-
-export interface BudgetStatus {
-  scope: string;
-  period: Period;
-  limitMicros: number;
-  spentMicros: number;
-  committedMicros: number;
-  resetsAt: string;
-}
-
-const HEADER_NAME: Record<Dimension, string> = {
-  rpm: 'requests',
-  input_tpm: 'input-tokens',
-  output_tpm: 'output-tokens',
-};
-/** The three header names of each dimension, made once. */
-const HEADER_NAMES = Object.fromEntries(
-  Object.entries(HEADER_NAME).map(([dim, name]) => [
-    dim,
-    {
-      limit: `gantry-ratelimit-${name}-limit`,
-      remaining: `gantry-ratelimit-${name}-remaining`,
-      reset: `gantry-ratelimit-${name}-reset`,
-    },
-  ]),
-) as Record<Dimension, { limit: string; remaining: string; reset: string }>;
 const DIM_FIELD = { rpm: 'rpm', input_tpm: 'inputTpm', output_tpm: 'outputTpm' } as const;
 const DIM_WORDS: Record<Dimension, string> = {
   rpm: 'requests',
@@ -122,45 +71,87 @@ const THRESHOLDS = [80, 100] as const;
 /** Suggested wait when in-flight reservations hold the rest of a budget. */
 const RESERVED_RETRY_SECONDS = 2;
 
-export interface LimiterOptions {
-  /** Called for budget threshold crossings (besides the `budget` channel), e.g. to log them. */
-  onBudgetEvent?: (event: BudgetEvent) => void;
-  /** Called when the store fails (the limiter then applies `on_store_error`). */
-  onStoreError?: (err: unknown, mode: StoreErrorMode) => void;
-  /** Wall clock for budget periods (ms); default `Date.now`. */
-  now?: () => number;
-}
+const hasLimits = (l: ScopeLimits): boolean =>
+  l.rpm !== undefined || l.inputTpm !== undefined || l.outputTpm !== undefined || l.budget !== undefined;
 
-export class Limiter {
+/** A reservation is renewed for at most this long (far beyond any request's life). */
+const MAX_HOLD_MS = 6 * 3_600_000;
+/** Settlement attempts back off from `settleRetryMs` up to this. */
+const SETTLE_RETRY_MAX_MS = 2_000;
+
+export class LimitsEnforcer {
   readonly store: StateStore;
   readonly #config: ResolvedConfig;
   readonly #clients: Map<string, ResolvedConfig['clients'][number]>;
-  readonly #options: LimiterOptions;
+  /** Scopes by client and environment, made once. */
+  readonly #scopeCache = new Map<string, { scopes: Scope[]; perCustomer?: ScopeLimits }>();
+  /** Customer scopes, made once per customer seen (bounded: cleared beyond 10,000). */
+  readonly #customerScopes = new Map<string, Scope>();
+  /** The rate buckets of each scope, keys and rules made once. */
+  readonly #bucketTemplates = new WeakMap<Scope, ReadonlyArray<Omit<TakenBucket, 'cost'>>>();
+  /** The budgets of each scope in the current periods, remade when a period changes. */
+  readonly #budgetCache = new WeakMap<Scope, { daily: string; monthly: string; entries: BudgetEntry[] }>();
+  readonly #options: LimitsEnforcerOptions;
   readonly #prefix: string;
+  readonly #leaseMs: number;
+  /** Tickets holding a budget reservation, by lease id: renewed until settled. */
+  readonly #held = new Map<string, { ticket: Ticket; since: number }>();
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** Settlements running (retrying): awaited by `close`. */
+  readonly #settling = new Set<Promise<unknown>>();
+  /** Set by `close`: settlements stop retrying at this time (ms since epoch). */
+  #stopAt = Number.POSITIVE_INFINITY;
+  #storeUp = true;
 
-  constructor(config: ResolvedConfig, store: StateStore, options: LimiterOptions = {}) {
+  constructor(config: ResolvedConfig, store: StateStore, options: LimitsEnforcerOptions = {}) {
     this.#config = config;
     this.store = store;
     this.#options = options;
     this.#prefix = config.limits.keyPrefix;
+    this.#leaseMs = config.limits.reservationLeaseMs;
     this.#clients = new Map(config.clients.map((c) => [c.name, c]));
   }
 
-  /** The scopes that apply to a request, narrowest first. */
+  /** Whether the last store call succeeded. */
+  get storeUp(): boolean {
+    return this.#storeUp;
+  }
+
+  /**
+   * The scopes that apply to a request, narrowest first. Scope objects (and
+   * the bucket and budget keys derived from them) are made once per client and
+   * environment, and once per customer seen, not per request.
+   */
   scopes(client: string, environment: string, customer?: string): Scope[] {
-    const out: Scope[] = [];
-    const limits = this.#clients.get(client)?.limits;
-    if (limits) out.push({ kind: 'client', id: client, label: `client:${client}`, limits });
-    if (limits?.perCustomer && customer !== undefined) {
-      const id = `${client}/${customer}`;
-      out.push({ kind: 'customer', id, label: `customer:${id}`, limits: limits.perCustomer });
+    const fixed = this.#fixedScopes(client, environment);
+    const perCustomer = fixed.perCustomer;
+    if (!perCustomer || customer === undefined) return fixed.scopes;
+    const id = `${client}/${customer}`;
+    let scope = this.#customerScopes.get(id);
+    if (!scope) {
+      if (this.#customerScopes.size >= 10_000) this.#customerScopes.clear();
+      scope = { kind: 'customer', id, label: `customer:${id}`, limits: perCustomer };
+      this.#customerScopes.set(id, scope);
     }
+    const [first, ...rest] = fixed.scopes;
+    return first?.kind === 'client' ? [first, scope, ...rest] : [scope, ...fixed.scopes];
+  }
+
+  #fixedScopes(client: string, environment: string): { scopes: Scope[]; perCustomer?: ScopeLimits } {
+    const key = `${client}\u0000${environment}`;
+    let fixed = this.#scopeCache.get(key);
+    if (fixed) return fixed;
+    const scopes: Scope[] = [];
+    const limits = this.#clients.get(client)?.limits;
+    if (limits) scopes.push({ kind: 'client', id: client, label: `client:${client}`, limits });
     const env = this.#config.limits.environments[environment];
     if (env)
-      out.push({ kind: 'environment', id: environment, label: `environment:${environment}`, limits: env });
+      scopes.push({ kind: 'environment', id: environment, label: `environment:${environment}`, limits: env });
     const overall = this.#config.limits.overall;
-    if (overall) out.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
-    return out;
+    if (overall) scopes.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
+    fixed = limits?.perCustomer ? { scopes, perCustomer: limits.perCustomer } : { scopes };
+    this.#scopeCache.set(key, fixed);
+    return fixed;
   }
 
   #mode(scopes: readonly Scope[]): StoreErrorMode {
@@ -171,7 +162,26 @@ export class Limiter {
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
     // The memory store answers in the same turn: a timer per call would only cost time.
     if (this.store.kind === 'memory') return promise;
-    return withTimeout(promise, this.#config.limits.storeTimeoutMs, what);
+    return withTimeout(promise, this.#config.limits.storeTimeoutMs, what).then(
+      (value) => {
+        if (!this.#storeUp) this.#setStoreUp(true);
+        return value;
+      },
+      (err) => {
+        if (this.#storeUp) this.#setStoreUp(false, err);
+        throw err;
+      },
+    );
+  }
+
+  #setStoreUp(up: boolean, err?: unknown): void {
+    this.#storeUp = up;
+    this.#options.onStoreState?.(up, err);
+  }
+
+  /** One read round trip to the store (the readiness check); rejects when it fails or times out. */
+  async ping(): Promise<void> {
+    await this.#call(this.store.readBudgets([`${this.#prefix}readyz`]), 'readiness');
   }
 
   /**
@@ -207,11 +217,15 @@ export class Limiter {
         }
         taken = true;
       }
-      const ticket: Ticket = { buckets, budgets, reservedMicros: 0 };
+      const ticket: Ticket = { buckets, budgets, reservedMicros: 0, leaseId: req.id ?? randomUUID() };
       if (budgets.length === 0) return { ticket, headers };
 
-      let reserved = worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
-      const result = await this.#call(this.store.reserve(budgets, reserved), 'budgets');
+      let reserved =
+        req.reserveMicros ?? worstCaseCostMicros(req.model, req.estimatedInputTokens, req.maxTokens) ?? 0;
+      const result = await this.#call(
+        this.store.reserve(budgets, reserved, { id: ticket.leaseId, ttlMs: this.#leaseMs }),
+        'budgets',
+      );
       if (!result.ok) {
         await this.#refund(buckets);
         taken = false;
@@ -268,16 +282,12 @@ export class Limiter {
         const cheaper =
           worstCaseCostMicros(admission.downgradeTo, req.estimatedInputTokens, req.maxTokens) ?? 0;
         if (cheaper !== reserved) {
-          await this.#call(
-            this.store.adjustBudgets(
-              budgets.map((b) => ({ key: b.key, ttlSec: b.ttlSec, committed: cheaper - reserved, spent: 0 })),
-            ),
-            'budgets',
-          );
+          await this.#call(this.store.reprice(budgets, ticket.leaseId, cheaper), 'budgets');
           reserved = cheaper;
         }
       }
       ticket.reservedMicros = reserved;
+      this.#hold(ticket);
       return admission;
     } catch (err) {
       if (err instanceof GantryError) throw err;
@@ -291,7 +301,10 @@ export class Limiter {
         );
       }
       decisions.push({ stage: 'admit', action: 'degraded', rule: 'limits.store', detail: 'fail_open' });
-      return { headers, ...(taken ? { ticket: { buckets, budgets: [], reservedMicros: 0 } } : {}) };
+      return {
+        headers,
+        ...(taken ? { ticket: { buckets, budgets: [], reservedMicros: 0, leaseId: req.id ?? '' } } : {}),
+      };
     }
   }
 
@@ -305,12 +318,50 @@ export class Limiter {
     );
   }
 
+  /** Keeps a ticket's reservation leased while its request runs. */
+  #hold(ticket: Ticket): void {
+    this.#held.set(ticket.leaseId, { ticket, since: Date.now() });
+    if (this.#renewTimer || this.#stopAt !== Number.POSITIVE_INFINITY) return;
+    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(this.#leaseMs / 3)));
+    this.#renewTimer.unref();
+  }
+
+  /** One store call extends every held lease; stops the timer when nothing is held. */
+  async #renew(): Promise<void> {
+    if (this.#held.size === 0) {
+      clearInterval(this.#renewTimer);
+      this.#renewTimer = undefined;
+      return;
+    }
+    const leases: LeaseRef[] = [];
+    const oldest = Date.now() - MAX_HOLD_MS;
+    for (const [id, { ticket, since }] of this.#held) {
+      // A request never settled (a bug elsewhere) must not hold its budget forever.
+      if (since < oldest) this.#held.delete(id);
+      else for (const b of ticket.budgets) leases.push({ key: b.key, id });
+    }
+    if (leases.length === 0) return;
+    try {
+      await this.#call(this.store.renew(leases, this.#leaseMs), 'budgets');
+    } catch {
+      // The store is down: the leases run out unless a later renewal lands first.
+    }
+  }
+
   /**
    * Reconciles a finished request. `usage` undefined: nothing was used (an
    * error before the upstream answered, an upstream error), so the input and
    * output reservations are refunded and the budget reservation released.
+   * The budget settlement is retried (idempotent on the lease id) for up to
+   * one lease, or until `close`'s deadline; it rejects when given up.
    */
-  async settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
+  settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
+    const run = this.#settle(ticket, usage, model);
+    this.#settling.add(run);
+    return run.finally(() => this.#settling.delete(run));
+  }
+
+  async #settle(ticket: Ticket, usage: Usage | undefined, model: string | undefined): Promise<void> {
     const adjust = [];
     for (const b of ticket.buckets) {
       let used: number;
@@ -325,21 +376,71 @@ export class Limiter {
       if (used !== b.cost)
         adjust.push({ key: b.key, capacity: b.capacity, ratePerMs: b.ratePerMs, delta: b.cost - used });
     }
-    if (adjust.length > 0) await this.#call(this.store.adjust(adjust), 'rate limits');
-    if (ticket.budgets.length === 0) return;
-    const actual = usage ? costOf(usage, model).micros : 0;
+    // Token buckets refill on their own: one attempt (an adjustment is not idempotent).
+    let bucketError: unknown;
+    if (adjust.length > 0) {
+      await this.#call(this.store.adjust(adjust), 'rate limits').catch((err) => {
+        bucketError = err;
+      });
+    }
+    if (ticket.budgets.length > 0) {
+      const actual = usage ? costOf(usage, model).micros : 0;
+      let result: SettleResult;
+      try {
+        result = await this.#settleBudgets(ticket, actual);
+      } catch (err) {
+        this.#held.delete(ticket.leaseId);
+        this.#options.onSettleAbandoned?.(err, ticket);
+        throw err;
+      }
+      this.#held.delete(ticket.leaseId);
+      if (!result.duplicate) this.#thresholds(ticket.budgets, result);
+    }
+    if (bucketError !== undefined) throw bucketError;
+  }
+
+  async #settleBudgets(ticket: Ticket, actual: number): Promise<SettleResult> {
+    const giveUpAt = Date.now() + this.#leaseMs;
+    // Settled ids are remembered past any retry of this settlement.
+    const doneTtlMs = 2 * this.#leaseMs + 60_000;
+    let delay = this.#options.settleRetryMs ?? 50;
+    for (;;) {
+      try {
+        return await this.#call(
+          this.store.settle(ticket.budgets, ticket.leaseId, actual, doneTtlMs),
+          'budgets',
+        );
+      } catch (err) {
+        const stopAt = Math.min(giveUpAt, this.#stopAt);
+        if (Date.now() + delay >= stopAt) throw err;
+        await sleep(delay);
+        delay = Math.min(2 * delay, SETTLE_RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /**
+   * Charges spend that had no reservation (a Message Batch's results, priced
+   * when they are fetched through the gateway) to every budget of the scopes,
+   * once per `id` for the rest of the budgets' periods: fetching the same
+   * results again never counts them twice.
+   */
+  async chargeOnce(
+    charge: { id: string; client: string; environment: string; customer?: string; micros: number },
+    now = Date.now(),
+  ): Promise<void> {
+    const budgets = this.#budgets(this.scopes(charge.client, charge.environment, charge.customer), now);
+    if (budgets.length === 0 || charge.micros <= 0) return;
+    const doneTtlMs = Math.max(...budgets.map((b) => b.resetsAt - now)) + 86_400_000;
     const result = await this.#call(
-      this.store.adjustBudgets(
-        ticket.budgets.map((b) => ({
-          key: b.key,
-          ttlSec: b.ttlSec,
-          committed: actual - ticket.reservedMicros,
-          spent: actual,
-        })),
-      ),
+      this.store.settle(budgets, charge.id, charge.micros, doneTtlMs),
       'budgets',
     );
-    ticket.budgets.forEach((b, i) => {
+    if (!result.duplicate) this.#thresholds(budgets, result);
+  }
+
+  #thresholds(budgets: readonly BudgetEntry[], result: SettleResult): void {
+    budgets.forEach((b, i) => {
       for (const t of THRESHOLDS) {
         const mark = (b.limit * t) / 100;
         if (result.spentBefore[i] < mark && result.spentAfter[i] >= mark) {
@@ -352,11 +453,29 @@ export class Limiter {
             action: b.action,
             at: Date.now(),
           };
-          publish(channels.budget, () => event);
           this.#options.onBudgetEvent?.(event);
         }
       }
     });
+  }
+
+  /**
+   * Stops renewing leases and waits for running settlements, which stop
+   * retrying at `deadline` (default: 5 s from now). Does not close the store.
+   */
+  async close(options: { deadline?: number } = {}): Promise<void> {
+    this.#stopAt = options.deadline ?? Date.now() + 5_000;
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+    if (this.#settling.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#settling]),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, Math.max(0, this.#stopAt - Date.now()) + 50);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Budgets of every scope with their spend, for admin views and tests. */
@@ -377,116 +496,141 @@ export class Limiter {
     }));
   }
 
+  /**
+   * Every configured scope (each client with limits, each environment,
+   * overall; per-customer scopes are too many to list) with the level of
+   * each rate bucket and each budget's spent and committed amounts now, read
+   * from the store without changing anything. For `GET /admin/limits`.
+   */
+  async status(now = Date.now()): Promise<ScopeStatus[]> {
+    const scopes: Scope[] = [];
+    for (const c of this.#config.clients) {
+      if (hasLimits(c.limits))
+        scopes.push({ kind: 'client', id: c.name, label: `client:${c.name}`, limits: c.limits });
+    }
+    for (const [name, limits] of Object.entries(this.#config.limits.environments)) {
+      if (hasLimits(limits))
+        scopes.push({ kind: 'environment', id: name, label: `environment:${name}`, limits });
+    }
+    const overall = this.#config.limits.overall;
+    if (overall && hasLimits(overall))
+      scopes.push({ kind: 'overall', id: 'all', label: 'overall', limits: overall });
+    if (scopes.length === 0) return [];
+    const noRequest: AdmitRequest = { client: '', environment: '', estimatedInputTokens: 0, maxTokens: 0 };
+    const buckets = this.#buckets(scopes, noRequest);
+    const budgets = this.#budgets(scopes, now);
+    const [levels, money] = await Promise.all([
+      buckets.length > 0 ? this.#call(this.store.peek(buckets, now), 'rate limits') : Promise.resolve([]),
+      budgets.length > 0
+        ? this.#call(this.store.readBudgets(budgets.map((b) => b.key)), 'budgets')
+        : Promise.resolve({ committed: [], spent: [] }),
+    ]);
+    return scopes.map((scope) => ({
+      scope: scope.label,
+      kind: scope.kind,
+      rates: buckets
+        .map((b, i) => ({ b, level: levels[i] }))
+        .filter(({ b }) => b.scope === scope)
+        .map(({ b, level }) => {
+          const remaining = Math.max(0, Math.floor(level));
+          return {
+            dimension: b.dim,
+            limitPerMinute: b.capacity,
+            remaining,
+            headroomPercent: Math.round((remaining / b.capacity) * 1000) / 10,
+            fullAt: new Date(now + Math.ceil(msUntilFull(level, b.capacity, b.ratePerMs))).toISOString(),
+          };
+        }),
+      budgets: budgets
+        .map((b, i) => ({ b, committed: money.committed[i], spent: money.spent[i] }))
+        .filter(({ b }) => b.scope === scope)
+        .map(({ b, committed, spent }) => ({
+          period: b.period,
+          action: b.action,
+          limitMicros: b.limit,
+          spentMicros: spent,
+          committedMicros: committed,
+          reservedMicros: Math.max(0, committed - spent),
+          percent: b.limit > 0 ? Math.round((spent / b.limit) * 1000) / 10 : 100,
+          resetsAt: new Date(b.resetsAt).toISOString(),
+        })),
+    }));
+  }
+
   #buckets(scopes: readonly Scope[], req: AdmitRequest): TakenBucket[] {
     const out: TakenBucket[] = [];
     for (const scope of scopes) {
-      for (const dim of ['rpm', 'input_tpm', 'output_tpm'] as const) {
-        const capacity = scope.limits[DIM_FIELD[dim]];
-        if (capacity === undefined) continue;
-        const want = dim === 'rpm' ? 1 : dim === 'input_tpm' ? req.estimatedInputTokens : req.maxTokens;
-        out.push({
-          key: `${this.#prefix}rl:${scope.kind}:${scope.id}:${dim}`,
-          capacity,
-          ratePerMs: capacity / 60_000,
-          cost: Math.min(Math.max(0, want), capacity),
-          dim,
-          rule: `ratelimit.${scope.kind}.${dim}`,
-          scope,
-        });
+      let templates = this.#bucketTemplates.get(scope);
+      if (!templates) {
+        const made: Array<Omit<TakenBucket, 'cost'>> = [];
+        for (const dim of ['rpm', 'input_tpm', 'output_tpm'] as const) {
+          const capacity = scope.limits[DIM_FIELD[dim]];
+          if (capacity === undefined) continue;
+          made.push({
+            key: `${this.#prefix}rl:${scope.kind}:${scope.id}:${dim}`,
+            capacity,
+            ratePerMs: capacity / 60_000,
+            dim,
+            rule: `ratelimit.${scope.kind}.${dim}`,
+            scope,
+          });
+        }
+        templates = made;
+        this.#bucketTemplates.set(scope, templates);
+      }
+      for (const t of templates) {
+        const want = t.dim === 'rpm' ? 1 : t.dim === 'input_tpm' ? req.estimatedInputTokens : req.maxTokens;
+        out.push({ ...t, cost: Math.min(Math.max(0, want), t.capacity) });
       }
     }
     return out;
+  }
+
+  /** The budgets of `scopes` in the periods containing `now` (keys, limits, resets). */
+  budgetsOf(scopes: readonly Scope[], now: number): BudgetEntry[] {
+    return this.#budgets(scopes, now);
   }
 
   #budgets(scopes: readonly Scope[], now: number): BudgetEntry[] {
     const out: BudgetEntry[] = [];
+    const daily = periodOf('daily', now).id;
+    const monthly = periodOf('monthly', now).id;
     for (const scope of scopes) {
-      const budget = scope.limits.budget;
-      if (!budget) continue;
-      for (const period of ['daily', 'monthly'] as const) {
-        const limit = period === 'daily' ? budget.dailyMicros : budget.monthlyMicros;
-        if (limit === undefined) continue;
-        const { id, resetsAt } = periodOf(period, now);
-        const entry: BudgetEntry = {
-          key: `${this.#prefix}b:${scope.kind}:${scope.id}:${period}:${id}`,
-          limit,
-          force: budget.action !== 'block',
-          ttlSec: Math.ceil((resetsAt - now) / 1000) + 86_400,
-          scope,
-          period,
-          rule: `budget.${scope.kind}.${period}`,
-          action: budget.action,
-          resetsAt,
-        };
-        if (budget.downgradeTo !== undefined) entry.downgradeTo = budget.downgradeTo;
-        out.push(entry);
+      if (!scope.limits.budget) continue;
+      let cached = this.#budgetCache.get(scope);
+      if (!cached || cached.daily !== daily || cached.monthly !== monthly) {
+        cached = { daily, monthly, entries: this.#budgetsOfScope(scope, now) };
+        this.#budgetCache.set(scope, cached);
       }
+      for (const e of cached.entries) out.push(e);
     }
     return out;
   }
-}
 
-/** The UTC period containing `now`: its id (`2026-11-28`, `2026-11`) and when the next one starts. */
-export function periodOf(period: Period, now: number): { id: string; resetsAt: number } {
-  // Periods change once a day or month: reuse the last one while `now` is inside it.
-  const last = lastPeriod[period];
-  if (last && now >= last.startsAt && now < last.resetsAt) return last;
-  const d = new Date(now);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  const startsAt = period === 'daily' ? Date.UTC(y, m, d.getUTCDate()) : Date.UTC(y, m, 1);
-  const computed = { ...computePeriod(period, now), startsAt };
-  lastPeriod[period] = computed;
-  return computed;
-}
-
-const lastPeriod: Partial<Record<Period, { id: string; resetsAt: number; startsAt: number }>> = {};
-
-function computePeriod(period: Period, now: number): { id: string; resetsAt: number } {
-  const d = new Date(now);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  if (period === 'daily') {
-    return { id: d.toISOString().slice(0, 10), resetsAt: Date.UTC(y, m, d.getUTCDate() + 1) };
+  /** A scope's budgets in the periods containing `now` (their keys name the period). */
+  #budgetsOfScope(scope: Scope, now: number): BudgetEntry[] {
+    const out: BudgetEntry[] = [];
+    const budget = scope.limits.budget;
+    if (!budget) return out;
+    for (const period of ['daily', 'monthly'] as const) {
+      const limit = period === 'daily' ? budget.dailyMicros : budget.monthlyMicros;
+      if (limit === undefined) continue;
+      const { id, resetsAt } = periodOf(period, now);
+      const entry: BudgetEntry = {
+        key: `${this.#prefix}b:${scope.kind}:${scope.id}:${period}:${id}`,
+        limit,
+        force: budget.action !== 'block',
+        // The key's time to live (clean-up only): to the end of the period and a day beyond.
+        ttlSec: Math.ceil((resetsAt - now) / 1000) + 86_400,
+        scope,
+        period,
+        rule: `budget.${scope.kind}.${period}`,
+        action: budget.action,
+        resetsAt,
+      };
+      if (budget.downgradeTo !== undefined) entry.downgradeTo = budget.downgradeTo;
+      out.push(entry);
+    }
+    return out;
   }
-  return { id: d.toISOString().slice(0, 7), resetsAt: Date.UTC(y, m + 1, 1) };
-}
-
-/**
- * `gantry-ratelimit-{requests,input-tokens,output-tokens}-{limit,remaining,reset}`
- * from the most constrained bucket of each dimension (lowest remaining).
- * `reset` is when that bucket is full again (RFC 3339, like the upstream's).
- */
-export function rateHeaders(
-  buckets: readonly TakenBucket[],
-  levels: readonly number[],
-  now: number,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  const best = new Map<Dimension, number>();
-  buckets.forEach((b, i) => {
-    const prev = best.get(b.dim);
-    if (prev === undefined || levels[i] < levels[prev]) best.set(b.dim, i);
-  });
-  for (const [dim, i] of best) {
-    const b = buckets[i];
-    const names = HEADER_NAMES[dim];
-    out[names.limit] = String(b.capacity);
-    out[names.remaining] = String(Math.max(0, Math.floor(levels[i])));
-    out[names.reset] = isoSecond(Math.ceil((now + msUntilFull(levels[i], b.capacity, b.ratePerMs)) / 1000));
-  }
-  return out;
-}
-
-// Reset times fall on whole seconds and repeat from request to request:
-// format each second once (Date + toISOString cost more than the rest of the headers).
-const isoCache = new Map<number, string>();
-function isoSecond(seconds: number): string {
-  let text = isoCache.get(seconds);
-  if (text === undefined) {
-    if (isoCache.size >= 256) isoCache.clear();
-    text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-    isoCache.set(seconds, text);
-  }
-  return text;
 }

@@ -92,28 +92,98 @@ function storeSuite(name: string, make: () => StateStore) {
     test('budgets: reserve while committed < limit, all or nothing, forced reservations', async () => {
       const a = { key: key(), limit: 100, force: false, ttlSec: 60 };
       const b = { key: key(), limit: 1_000, force: false, ttlSec: 60 };
-      assert.equal((await store.reserve([a, b], 60)).ok, true);
-      assert.equal((await store.reserve([a, b], 60)).ok, true); // committed 60 < 100: admitted, overshoots once
-      const refused = await store.reserve([a, b], 60);
+      const lease = () => ({ id: randomUUID(), ttlMs: 60_000 });
+      assert.equal((await store.reserve([a, b], 60, lease())).ok, true);
+      assert.equal((await store.reserve([a, b], 60, lease())).ok, true); // committed 60 < 100: admitted, overshoots once
+      const refused = await store.reserve([a, b], 60, lease());
       assert.equal(refused.ok, false);
       assert.deepEqual(refused.committed, [120, 120]);
       assert.deepEqual((await store.readBudgets([a.key, b.key])).committed, [120, 120]);
-      assert.equal((await store.reserve([{ ...a, force: true }, b], 60)).ok, true);
-      const settled = await store.adjustBudgets([{ key: a.key, ttlSec: 60, committed: -50, spent: 10 }]);
-      assert.deepEqual(settled, { spentBefore: [0], spentAfter: [10] });
+      const forced = lease();
+      assert.equal((await store.reserve([{ ...a, force: true }, b], 60, forced)).ok, true);
+      const settled = await store.settle([a], forced.id, 10, 60_000);
+      assert.deepEqual(settled, { duplicate: false, spentBefore: [0], spentAfter: [10], expired: [false] });
       assert.deepEqual(await store.readBudgets([a.key]), { committed: [130], spent: [10] });
+    });
+
+    test('leases: an expired reservation is swept by the next one; a renewed one is kept', async () => {
+      const a = { key: key(), limit: 100, force: false, ttlSec: 60 };
+      const t0 = 5_000_000;
+      const l1 = { id: randomUUID(), ttlMs: 1_000 };
+      const l2 = { id: randomUUID(), ttlMs: 1_000 };
+      assert.equal((await store.reserve([a], 60, l1, t0)).ok, true);
+      assert.equal((await store.reserve([a], 60, l2, t0)).ok, true);
+      assert.equal((await store.reserve([a], 60, { id: randomUUID(), ttlMs: 1_000 }, t0 + 500)).ok, false);
+      // l2's request is still running: its process renews the lease; l1's process died.
+      assert.equal(
+        await store.renew(
+          [
+            { key: a.key, id: l2.id },
+            { key: a.key, id: 'gone' },
+          ],
+          1_000,
+          t0 + 900,
+        ),
+        1,
+      );
+      const r3 = await store.reserve([a], 10, { id: randomUUID(), ttlMs: 1_000 }, t0 + 1_500);
+      assert.deepEqual([r3.ok, r3.committed, r3.swept], [true, [60], [1]]); // l1 swept, l2 held
+      const r4 = await store.reserve([a], 5, { id: randomUUID(), ttlMs: 1_000 }, t0 + 2_000);
+      assert.deepEqual([r4.ok, r4.committed, r4.swept], [true, [10], [1]]); // l2 swept too
+      assert.deepEqual(await store.readBudgets([a.key]), { committed: [15], spent: [0] });
+    });
+
+    test('settle is idempotent on the lease id; after the lease expired it counts the spend once', async () => {
+      const a = { key: key(), limit: 1_000, force: false, ttlSec: 60 };
+      const b = { key: key(), limit: 1_000, force: false, ttlSec: 60 };
+      const l1 = { id: randomUUID(), ttlMs: 60_000 };
+      await store.reserve([a, b], 100, l1);
+      assert.deepEqual(await store.settle([a, b], l1.id, 40, 60_000), {
+        duplicate: false,
+        spentBefore: [0, 0],
+        spentAfter: [40, 40],
+        expired: [false, false],
+      });
+      // A retry after a lost answer changes nothing.
+      assert.deepEqual(await store.settle([a, b], l1.id, 40, 60_000), {
+        duplicate: true,
+        spentBefore: [40, 40],
+        spentAfter: [40, 40],
+        expired: [false, false],
+      });
+      assert.deepEqual(await store.readBudgets([a.key, b.key]), { committed: [40, 40], spent: [40, 40] });
+      // A reservation swept before its settlement arrives: committed no longer holds it, the spend still counts.
+      const now = Date.now();
+      const l2 = { id: randomUUID(), ttlMs: 1_000 };
+      await store.reserve([a], 100, l2, now - 5_000);
+      await store.reserve([a], 0, { id: randomUUID(), ttlMs: 1_000 }, now); // sweeps l2
+      assert.deepEqual((await store.settle([a], l2.id, 30, 60_000)).expired, [true]);
+      assert.deepEqual(await store.readBudgets([a.key]), { committed: [70], spent: [70] });
+    });
+
+    test('reprice changes a held reservation; raiseSpent only ever raises', async () => {
+      const a = { key: key(), limit: 1_000, force: false, ttlSec: 60 };
+      const l1 = { id: randomUUID(), ttlMs: 60_000 };
+      await store.reserve([a], 100, l1);
+      await store.reprice([a], l1.id, 30);
+      await store.reprice([a], 'not-held', 500);
+      assert.deepEqual(await store.readBudgets([a.key]), { committed: [30], spent: [0] });
+      await store.settle([a], l1.id, 20, 60_000);
+      assert.deepEqual(await store.raiseSpent([{ ...a, spent: 50 }]), { before: [20], after: [50] });
+      assert.deepEqual(await store.raiseSpent([{ ...a, spent: 10 }]), { before: [50], after: [50] });
+      assert.deepEqual(await store.readBudgets([a.key]), { committed: [50], spent: [50] });
     });
   });
 }
 
 storeSuite('memory', () => new MemoryStore({ sweepMs: 0 }));
-storeSuite('redis', () => new RedisStore({ url: REDIS_URL }));
+storeSuite('redis', () => new RedisStore({ url: REDIS_URL, keyPrefix: `gantry-test:${randomUUID()}:` }));
 
 test('memory store sweeps entries past their time to live', async () => {
   let now = 0;
   const store = new MemoryStore({ now: () => now, sweepMs: 0 });
   await store.take([{ key: 'k', capacity: 60, ratePerMs: 0.001, cost: 60 }]);
-  await store.reserve([{ key: 'b', limit: 10, force: false, ttlSec: 1 }], 5);
+  await store.reserve([{ key: 'b', limit: 10, force: false, ttlSec: 1 }], 5, { id: 'r1', ttlMs: 1_000 });
   assert.equal(store.sweep(), 2);
   now = 60_000 + 60_001;
   assert.equal(store.sweep(), 0);

@@ -9,6 +9,7 @@
  * either lands in every budget or in none. That is what keeps concurrent
  * requests (on one replica or many) from overshooting a limit.
  */
+import { InternalError } from '../errors.ts';
 
 /** A continuously refilling token bucket: `capacity` tokens, refilled at `ratePerMs`. */
 export interface BucketRef {
@@ -38,7 +39,18 @@ export interface TakeResult {
   waitMs: number[];
 }
 
-/** A budget of one scope and period: `committed` (spent + in-flight reservations) and `spent`. */
+/**
+ * A budget of one scope and period: `committed` (spent + the reservations of
+ * requests in flight) and `spent`.
+ *
+ * Reservations are leases: each one is held under its id (the request id)
+ * until it is settled or until its lease runs out (`ttlMs` after it was made
+ * or last renewed). Expired leases are swept — their amount leaves
+ * `committed` — atomically by the next reservation on that budget, so a
+ * process killed with requests in flight frees its share of the budget within
+ * one lease. Settling is idempotent on the reservation id: a settlement
+ * retried after a lost answer never counts twice.
+ */
 export interface BudgetRef {
   key: string;
   /** Seconds after which the counter may be dropped (past the end of its period). */
@@ -51,23 +63,39 @@ export interface BudgetReserve extends BudgetRef {
   force: boolean;
 }
 
+/** A reservation's lease. */
+export interface Lease {
+  /** Unique per reservation (the request id). */
+  id: string;
+  /** The reservation is released on its own this long after it was made or last renewed. */
+  ttlMs: number;
+}
+
 export interface ReserveResult {
   /** True when every non-forced budget had `committed < limit` and the amount was added to all. */
   ok: boolean;
-  /** Per budget: committed and spent before this reservation. */
+  /** Per budget: committed and spent before this reservation (after sweeping expired leases). */
   committed: number[];
   spent: number[];
+  /** Per budget: expired leases swept by this call. */
+  swept: number[];
 }
 
-export interface BudgetAdjust extends BudgetRef {
-  committed: number;
-  spent: number;
-}
-
-export interface AdjustResult {
-  /** Per budget: spent before and after the adjustment (to detect threshold crossings exactly once). */
+export interface SettleResult {
+  /** The reservation was settled before: nothing changed. */
+  duplicate: boolean;
+  /** Per budget: spent before and after the settlement (to detect threshold crossings exactly once). */
   spentBefore: number[];
   spentAfter: number[];
+  /** Per budget: the lease had expired (its amount had already left `committed`). */
+  expired: boolean[];
+}
+
+export interface LeaseRef {
+  /** The budget's key. */
+  key: string;
+  /** The reservation id. */
+  id: string;
 }
 
 export interface StateStore {
@@ -78,20 +106,44 @@ export interface StateStore {
   adjust(buckets: readonly BucketAdjust[], now?: number): Promise<void>;
   /** Current levels, without changing anything. */
   peek(buckets: readonly BucketRef[], now?: number): Promise<number[]>;
-  /** Adds `amount` to `committed` of every budget, or of none (see `ReserveResult.ok`). */
-  reserve(budgets: readonly BudgetReserve[], amount: number): Promise<ReserveResult>;
-  /** Adds to `committed` and `spent` (settle: actual − reserved and actual; release: −reserved and 0). */
-  adjustBudgets(budgets: readonly BudgetAdjust[]): Promise<AdjustResult>;
+  /**
+   * Sweeps expired leases, then reserves `amount` in every budget under
+   * `lease`, or in none (see `ReserveResult.ok`). `now`: ms since epoch
+   * (default: the store's clock).
+   */
+  reserve(
+    budgets: readonly BudgetReserve[],
+    amount: number,
+    lease: Lease,
+    now?: number,
+  ): Promise<ReserveResult>;
+  /** Changes a held reservation's amount (a downgrade re-prices it); no-op when the lease is gone. */
+  reprice(budgets: readonly BudgetRef[], id: string, amount: number): Promise<void>;
+  /** Extends held leases to `ttlMs` from now; returns how many were still held. */
+  renew(leases: readonly LeaseRef[], ttlMs: number, now?: number): Promise<number>;
+  /**
+   * Settles a reservation at its actual cost: spent += actual, and committed
+   * += actual − reserved (or += actual when the lease had expired). Idempotent
+   * on `id` for `doneTtlMs`.
+   */
+  settle(budgets: readonly BudgetRef[], id: string, actual: number, doneTtlMs: number): Promise<SettleResult>;
+  /**
+   * Raises `spent` (and `committed` by as much) of each budget to at least the
+   * given amount (reconciliation from the ledger); never lowers it. Returns
+   * spent before and after.
+   */
+  raiseSpent(
+    budgets: ReadonlyArray<BudgetRef & { spent: number }>,
+  ): Promise<{ before: number[]; after: number[] }>;
   /** Reads `committed` and `spent` of budgets. */
   readBudgets(keys: readonly string[]): Promise<{ committed: number[]; spent: number[] }>;
   close(): Promise<void>;
 }
 
 /** Thrown when the store cannot answer (unreachable, timed out). */
-export class StoreError extends Error {
+export class StoreError extends InternalError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
+    super('limits_store_unavailable', message, options);
   }
 }
 

@@ -5,7 +5,7 @@
  * ```yaml
  * metrics:
  *   access: public          # or admin: /metrics then needs the admin key
- *   customer_label: top     # top (top N by spend), list (only `customers`), off
+ *   customer_label: off     # off (default), hashed (top N by spend, ids hashed), top (ids), list (only `customers`)
  *   top_customers: 10
  *   customers: []
  *   stats_interval_ms: 10000   # /admin/stats ring: slot width...
@@ -30,7 +30,9 @@ export const metricsSchema = z.strictObject(
   {
     enabled: z.boolean(expected('true or false')).default(true),
     access: z.enum(['public', 'admin'], expected('public or admin')).default('public'),
-    customer_label: z.enum(['top', 'list', 'off'], expected('top, list or off')).default('top'),
+    customer_label: z
+      .enum(['off', 'hashed', 'top', 'list'], expected('off, hashed, top or list'))
+      .default('off'),
     top_customers: z
       .int(expected('a whole number'))
       .min(0, { error: 'expected 0-100' })
@@ -66,7 +68,7 @@ export const tracingSchema = z.strictObject(
 export interface MetricsConfig {
   enabled: boolean;
   access: 'public' | 'admin';
-  customerLabel: 'top' | 'list' | 'off';
+  customerLabel: 'off' | 'hashed' | 'top' | 'list';
   topCustomers: number;
   customers: readonly string[];
   statsIntervalMs: number;

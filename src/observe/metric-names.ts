@@ -151,6 +151,13 @@ export const METRICS = [
     help: 'Cost in USD by client, customer (opt-in or top N by spend, else `other`) and model',
   },
   {
+    name: 'gantry_usage_estimated_total',
+    type: 'counter',
+    unit: '{request}',
+    labels: ['client', 'model', 'outcome'],
+    help: 'Streams whose output tokens were estimated from the content relayed (no final message_delta), by outcome: client_closed, upstream_cut, stream_error',
+  },
+  {
     name: 'gantry_budget_used_ratio',
     type: 'gauge',
     unit: '1',
@@ -191,6 +198,20 @@ export const METRICS = [
     unit: '1',
     labels: [],
     help: '1 when the ledger store is reachable, else 0',
+  },
+  {
+    name: 'gantry_ledger_rows_spilled_total',
+    type: 'counter',
+    unit: '{row}',
+    labels: [],
+    help: 'Ledger rows written to a spill file at shutdown (replayed into the store at the next start)',
+  },
+  {
+    name: 'gantry_limits_store_up',
+    type: 'gauge',
+    unit: '1',
+    labels: [],
+    help: '1 when the rate-limit and budget store answers in time, else 0',
   },
   {
     name: 'gantry_invariant_violations_total',

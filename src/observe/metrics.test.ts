@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Decision, Exchange } from '../pipeline/exchange.ts';
-import { CustomerLabels, GantryMetrics, modelLabel } from './metrics.ts';
+import { type ExchangeRecord, recordOf } from '../pipeline/record.ts';
+import { CustomerLabels, GantryMetrics, hashedCustomer, modelLabel } from './metrics.ts';
 
-function exchange(o: Partial<Exchange> = {}): Exchange {
-  return {
+function exchange(o: Partial<Exchange> & { cost?: ExchangeRecord['cost'] } = {}): ExchangeRecord {
+  const { cost, ...rest } = o;
+  const record = recordOf({
     id: 'gtw_test',
     startedAt: 0,
     receivedAt: Date.now(),
     route: { kind: 'messages', method: 'POST', path: '/v1/messages', body: true },
     method: 'POST',
-    url: '/v1/messages',
+    path: '/v1/messages',
+    target: '/v1/messages',
     params: {},
     headers: {},
     rawBody: undefined,
@@ -18,14 +21,15 @@ function exchange(o: Partial<Exchange> = {}): Exchange {
     signal: new AbortController().signal,
     stream: false,
     decisions: [],
-    upstream: { attempts: 1, sentAt: 1, headersAt: 50, firstByteAt: 60, endedAt: 100, status: 200 },
+    timings: { upstreamSent: 1, upstreamHeaders: 50, firstByte: 60, upstreamEnded: 100, finished: 105 },
+    upstream: { attempts: 1, status: 200 },
     client: { name: 'checkout', environment: 'prod' },
     model: 'claude-haiku-4-5',
     response: { status: 200, headers: {}, body: Buffer.alloc(0) },
     outcome: 'ok',
-    finishedAt: 105,
-    ...o,
-  };
+    ...rest,
+  });
+  return cost === undefined ? record : { ...record, cost };
 }
 
 const value = async (m: GantryMetrics, name: string, labels: Record<string, string> = {}) => {
@@ -137,4 +141,19 @@ test('budget gauges skip customers without their own label; ledger counters add 
   assert.equal(await value(m, 'gantry_ledger_rows_written_total'), 15);
   assert.equal(await value(m, 'gantry_ledger_rows_dropped_total'), 1);
   assert.equal(await value(m, 'gantry_ledger_store_up'), 1);
+});
+
+test('customer ids never become labels by default; hashed mode labels the top customers by a stable hash', async () => {
+  const { parseConfig } = await import('../config/load.ts');
+  assert.equal(parseConfig('{}', { source: 'test', baseDir: '.' }).metrics.customerLabel, 'off');
+  const hashed = new CustomerLabels({ customerLabel: 'hashed', topCustomers: 1, customers: [] });
+  const label = hashed.label('alice@example.com', 500);
+  assert.match(label, /^c_[0-9a-f]{12}$/);
+  assert.equal(label, hashedCustomer('alice@example.com'), 'stable across calls and replicas');
+  assert.equal(hashed.label('bob', 1), 'other', 'beyond the top N');
+  const m = new GantryMetrics({ customerLabel: 'hashed', topCustomers: 5, customers: [] });
+  m.record(exchange({ customer: 'alice@example.com', cost: { micros: 100, priced: true } as never }));
+  const text = await m.text();
+  assert.ok(!text.includes('alice@example.com'));
+  assert.ok(text.includes(hashedCustomer('alice@example.com')));
 });

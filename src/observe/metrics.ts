@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics from the Exchange and the lifecycle channels.
+ * Prometheus metrics from the record of each finished exchange and the gateway's lifecycle events.
  *
  * `GantryMetrics.record(ex)` runs in the `metrics` stage's `complete` hook
  * (before `observe`); `subscribe()` listens on the breaker, upstream-key,
@@ -11,24 +11,26 @@
  * customer label is off, an opt-in list, or the top N customers by spend
  * (everyone else is `other`).
  */
+import { hash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ANTHROPIC_ERROR_STATUS } from '../anthropic/errors.ts';
 import { resolveModel } from '../anthropic/models.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
-import {
-  type BreakerEvent,
-  type BudgetEvent,
-  channels,
-  type InvariantEvent,
-  type LedgerEvent,
-  type UpstreamKeyEvent,
+import type { ExchangeRecord } from '../pipeline/record.ts';
+import type {
+  BreakerEvent,
+  BudgetEvent,
+  GatewayEvents,
+  InvariantEvent,
+  LedgerEvent,
+  LimitsStoreEvent,
+  UpstreamKeyEvent,
 } from './events.ts';
 import { METRICS, type MetricDef, type MetricName } from './metric-names.ts';
 import { FastCounter, FastHistogram } from './series.ts';
 
 export interface MetricsLabelOptions {
   /** `top`: the top `topCustomers` by spend; `list`: only `customers`; `off`: no customer label value. */
-  customerLabel: 'top' | 'list' | 'off';
+  customerLabel: 'off' | 'hashed' | 'top' | 'list';
   topCustomers: number;
   customers: readonly string[];
 }
@@ -69,33 +71,32 @@ export function modelLabel(model: string | undefined): string {
   return resolveModel(model)?.id ?? 'other';
 }
 
-/** The status an exchange ended with (Gantry's own error, or the upstream's answer). */
-export function statusOf(ex: Exchange): number | undefined {
-  return ex.response?.status ?? ex.error?.status;
-}
-
 /** `2xx`, `4xx`, `5xx`, or `stream_error` for streams that failed after a 200, `client_closed`. */
-export function statusClass(ex: Exchange): string {
-  if (ex.outcome === 'stream_error' || ex.outcome === 'upstream_cut') return 'stream_error';
-  if (ex.outcome === 'client_closed') return 'client_closed';
-  const status = statusOf(ex);
-  return status === undefined ? 'none' : `${Math.floor(status / 100)}xx`;
+export function statusClass(r: ExchangeRecord): string {
+  if (r.outcome === 'stream_error' || r.outcome === 'upstream_cut') return 'stream_error';
+  if (r.outcome === 'client_closed') return 'client_closed';
+  return r.status === undefined ? 'none' : `${Math.floor(r.status / 100)}xx`;
 }
 
 /** The error type of an exchange, from a bounded set (`other` beyond it); empty for success. */
-export function errorTypeLabel(ex: Exchange): string {
-  const type =
-    ex.error?.type ??
-    ex.errorType ??
-    (ex.outcome === 'client_closed' || ex.outcome === 'upstream_cut' ? ex.outcome : undefined);
+export function errorTypeLabel(r: ExchangeRecord): string {
+  const type = r.errorType ?? (r.outcome === 'upstream_cut' ? r.outcome : undefined);
   if (!type) return '';
   return KNOWN_ERROR_TYPES.has(type) ? type : 'other';
 }
 
 /** True when the exchange counts as a server error for the 5xx alert (5xx status or a failed stream). */
-export function isServerError(ex: Exchange): boolean {
-  const status = statusOf(ex);
-  return (status !== undefined && status >= 500) || statusClass(ex) === 'stream_error';
+export function isServerError(r: ExchangeRecord): boolean {
+  return (r.status !== undefined && r.status >= 500) || statusClass(r) === 'stream_error';
+}
+
+/**
+ * The label value of a customer in `hashed` mode: `c_` and the first 12 hex
+ * digits of its SHA-256, stable across replicas and restarts, so a dashboard
+ * can follow one customer without the customer id leaving the gateway.
+ */
+export function hashedCustomer(customer: string): string {
+  return `c_${hash('sha256', customer, 'hex').slice(0, 12)}`;
 }
 
 /**
@@ -120,6 +121,14 @@ export class CustomerLabels {
     const { customerLabel, topCustomers } = this.#o;
     if (customerLabel === 'off') return 'other';
     if (customerLabel === 'list') return this.#list.has(customer) ? customer : 'other';
+    if (customerLabel === 'hashed') {
+      const top = this.#topLabel(customer, micros, topCustomers);
+      return top === 'other' ? top : hashedCustomer(customer);
+    }
+    return this.#topLabel(customer, micros, topCustomers);
+  }
+
+  #topLabel(customer: string, micros: number, topCustomers: number): string {
     const spent = (this.#spend.get(customer) ?? 0) + micros;
     this.#spend.set(customer, spent);
     if (this.#spend.size > 10_000) this.#forget();
@@ -133,7 +142,7 @@ export class CustomerLabels {
   /** Whether `customer` currently has its own label value. */
   has(customer: string): boolean {
     if (this.#o.customerLabel === 'list') return this.#list.has(customer);
-    return this.#o.customerLabel === 'top' && this.#top.has(customer);
+    return (this.#o.customerLabel === 'top' || this.#o.customerLabel === 'hashed') && this.#top.has(customer);
   }
 
   #minTop(): number {
@@ -222,15 +231,15 @@ export class GantryMetrics {
   }
 
   /** Records one finished exchange. Never throws on odd data; bounded labels only. */
-  record(ex: Exchange): void {
-    if (ex.route.kind === 'unmatched' && ex.error?.code === 'route_not_found') return;
-    const client = ex.client?.name ?? '';
-    const model = modelLabel(ex.model);
-    const status = statusOf(ex);
+  record(r: ExchangeRecord): void {
+    if (r.route === 'unmatched' && r.error?.code === 'route_not_found') return;
+    const client = r.client?.name ?? '';
+    const model = modelLabel(r.model);
+    const status = r.status;
     const statusLabel = status !== undefined && status >= 100 && status <= 599 ? String(status) : '';
-    const errorType = errorTypeLabel(ex);
-    const route = ex.route.kind;
-    const sc = statusClass(ex);
+    const errorType = errorTypeLabel(r);
+    const route = r.route;
+    const sc = statusClass(r);
     const fast = this.#fast;
     fast.requests.inc([client, model, route, statusLabel, sc, errorType], () => ({
       client,
@@ -241,19 +250,20 @@ export class GantryMetrics {
       error_type: errorType,
     }));
     if (status === 401 || status === 403) {
-      const source = ex.error ? 'gateway' : 'upstream';
+      const source = r.error ? 'gateway' : 'upstream';
       this.counter('gantry_auth_failures_total').inc({ source, status: String(status) });
     }
 
-    const finished = ex.finishedAt;
-    const u = ex.upstream;
+    const t = r.timings;
+    const finished = t.finished;
     if (finished !== undefined) {
-      const upstreamMs = u.sentAt !== undefined && u.endedAt !== undefined ? u.endedAt - u.sentAt : 0;
+      const upstreamMs =
+        t.upstreamSent !== undefined && t.upstreamEnded !== undefined ? t.upstreamEnded - t.upstreamSent : 0;
       const overhead = Math.max(0, finished - upstreamMs) / 1000;
       fast.overhead.observe([route], () => ({ route }), overhead);
     }
 
-    for (const d of ex.decisions) {
+    for (const d of r.decisions) {
       fast.decisions.inc([d.stage, d.action], () => ({ stage: d.stage, action: d.action }));
       switch (d.action) {
         case 'retried':
@@ -277,13 +287,16 @@ export class GantryMetrics {
       }
     }
 
-    const micros = ex.cost?.micros ?? 0;
-    const customer = this.customers.label(ex.customer, micros);
-    if (ex.cost && micros > 0) {
+    const micros = r.cost?.micros ?? 0;
+    const customer = this.customers.label(r.customer, micros);
+    if (r.cost && micros > 0) {
       fast.cost.inc([client, customer, model], () => ({ client, customer, model }), micros / 1e6);
     }
 
     if (route !== 'messages') return;
+    if (r.usage?.source === 'estimated') {
+      this.counter('gantry_usage_estimated_total').inc({ client, model, outcome: r.outcome });
+    }
     const genai = () => ({
       gen_ai_system: 'anthropic',
       gen_ai_operation_name: 'chat',
@@ -292,32 +305,28 @@ export class GantryMetrics {
     });
     const series = [client, model];
     if (finished !== undefined) {
-      const responseModel = ex.cost?.model ?? model;
+      const responseModel = r.cost?.model ?? model;
       fast.duration.observe(
         [client, model, responseModel, errorType],
         () => ({ ...genai(), gen_ai_response_model: responseModel, error_type: errorType }),
         finished / 1000,
       );
     }
-    const ttft = u.sentAt !== undefined && u.firstByteAt !== undefined ? u.firstByteAt - u.sentAt : undefined;
-    if (ttft !== undefined && status !== undefined && status < 400) {
-      fast.ttft.observe(series, genai, ttft / 1000);
+    if (r.ttftMs !== undefined && status !== undefined && status < 400) {
+      fast.ttft.observe(series, genai, r.ttftMs / 1000);
     }
-    if (ex.usage) {
-      const usage = ex.usage;
+    if (r.usage) {
+      const usage = r.usage;
       const tokens = (type: string, n: number) =>
         fast.tokens.observe([client, model, type], () => ({ ...genai(), gen_ai_token_type: type }), n);
       tokens('input', usage.inputTokens);
       tokens('output', usage.outputTokens);
       tokens('cache_read', usage.cacheReadInputTokens);
       tokens('cache_creation', usage.cacheCreationInputTokens);
-      if (
-        usage.outputTokens > 1 &&
-        u.firstByteAt !== undefined &&
-        u.endedAt !== undefined &&
-        u.endedAt > u.firstByteAt
-      ) {
-        fast.tpot.observe(series, genai, (u.endedAt - u.firstByteAt) / 1000 / (usage.outputTokens - 1));
+      const first = t.firstByte;
+      const ended = t.upstreamEnded;
+      if (usage.outputTokens > 1 && first !== undefined && ended !== undefined && ended > first) {
+        fast.tpot.observe(series, genai, (ended - first) / 1000 / (usage.outputTokens - 1));
       }
     }
   }
@@ -356,31 +365,29 @@ export class GantryMetrics {
     const dropped = delta(e.dropped, last?.dropped);
     if (written > 0) this.counter('gantry_ledger_rows_written_total').inc(written);
     if (dropped > 0) this.counter('gantry_ledger_rows_dropped_total').inc(dropped);
+    const spilled = delta(e.spilled ?? 0, last?.spilled ?? 0);
+    if (spilled > 0) this.counter('gantry_ledger_rows_spilled_total').inc(spilled);
     this.#lastLedger = e;
+  }
+
+  onLimitsStore(e: LimitsStoreEvent): void {
+    this.gauge('gantry_limits_store_up').set(e.up ? 1 : 0);
   }
 
   onInvariant(e: InvariantEvent): void {
     this.counter('gantry_invariant_violations_total').inc({ rule: e.rule });
   }
 
-  /** Subscribes to the lifecycle channels; `close()` unsubscribes. */
-  subscribe(): void {
-    const on = <T>(channel: import('node:diagnostics_channel').Channel, fn: (e: T) => void) => {
-      const handler = (message: unknown) => {
-        try {
-          fn(message as T);
-        } catch {
-          // A malformed event never breaks its publisher.
-        }
-      };
-      channel.subscribe(handler);
-      this.#unsubscribe.push(() => channel.unsubscribe(handler));
-    };
-    on<BreakerEvent>(channels.breaker, (e) => this.onBreaker(e));
-    on<UpstreamKeyEvent>(channels.upstreamKey, (e) => this.onUpstreamKey(e));
-    on<BudgetEvent>(channels.budget, (e) => this.onBudget(e));
-    on<LedgerEvent>(channels.ledger, (e) => this.onLedger(e));
-    on<InvariantEvent>(channels.invariant, (e) => this.onInvariant(e));
+  /** Subscribes to a gateway's lifecycle events; `close()` unsubscribes. */
+  subscribe(events: GatewayEvents): void {
+    this.#unsubscribe.push(
+      events.breaker.subscribe((e) => this.onBreaker(e)),
+      events.upstreamKey.subscribe((e) => this.onUpstreamKey(e)),
+      events.budget.subscribe((e) => this.onBudget(e)),
+      events.ledger.subscribe((e) => this.onLedger(e)),
+      events.limitsStore.subscribe((e) => this.onLimitsStore(e)),
+      events.invariant.subscribe((e) => this.onInvariant(e)),
+    );
   }
 
   close(): void {

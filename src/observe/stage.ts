@@ -3,29 +3,29 @@
  * `complete` hook records each finished exchange into
  *
  * - the Prometheus registry (`GET /metrics`, public or behind the admin key),
- * - the sliding-window latency percentiles (`GET /admin/stats`),
+ * - the sliding-window latency percentiles (`GET /admin/stats`) and the
+ *   per-slot traffic series of the console's Overview (`GET /admin/traffic`),
  * - the alert engine's windows (`GET /admin/alerts`), when alerts are enabled,
  * - a trace span, when tracing is enabled (OpenTelemetry is imported only then).
+ *
+ * With `admin:` configured it also mounts the console (src/console/routes.ts),
+ * the browser view of these windows, the alerts, the limits and the ledger.
  *
  * All of it is in memory and synchronous; alert delivery and span export run
  * off the request path.
  */
 import type { AlertEngine } from '../alerts/engine.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import { mountConsole } from '../console/routes.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import { GantryMetrics, modelLabel } from './metrics.ts';
 import { LatencyWindows } from './stats.ts';
 import type { Tracer } from './tracing.ts';
-
-/** Time to first token of an exchange (ms from sending upstream to the first body byte). */
-export function ttftMs(ex: Exchange): number | undefined {
-  const u = ex.upstream;
-  return u.sentAt !== undefined && u.firstByteAt !== undefined ? u.firstByteAt - u.sentAt : undefined;
-}
+import { TrafficWindows } from './traffic.ts';
 
 export interface Telemetry {
   metrics?: GantryMetrics;
   stats: LatencyWindows;
+  traffic: TrafficWindows;
   alerts?: AlertEngine;
   tracer?: Tracer;
 }
@@ -48,7 +48,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
         customers: m.customers,
       })
     : undefined;
-  metrics?.subscribe();
+  metrics?.subscribe(ctx.events);
   const stats = new LatencyWindows({
     intervalMs: m.statsIntervalMs,
     intervals: m.statsIntervals,
@@ -59,6 +59,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
     const { AlertEngine } = await import('../alerts/engine.ts');
     alerts = new AlertEngine({
       config: config.alerts,
+      events: ctx.events,
       secrets: ctx.secrets,
       logger: ctx.logger,
       stats,
@@ -73,7 +74,7 @@ export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {})
     tracer = await openTracer(config.tracing, ctx.logger);
     ctx.logger.info({ endpoint: config.tracing.endpoint }, 'tracing on (OTLP/HTTP)');
   }
-  return { metrics, stats, alerts, tracer };
+  return { metrics, stats, traffic: new TrafficWindows(stats, o.now), alerts, tracer };
 }
 
 export function telemetryStage(o: TelemetryOptions = {}) {
@@ -103,6 +104,21 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         return { status: 200, body: t.stats.snapshot(Number.isFinite(w) && w > 0 ? w : undefined) };
       },
     });
+    routes.add({
+      method: 'GET',
+      path: '/admin/traffic',
+      access: 'admin',
+      handle: ({ query }) => {
+        const w = Number(query.window_ms);
+        return {
+          status: 200,
+          body: {
+            ...t.traffic.snapshot(Number.isFinite(w) && w > 0 ? w : undefined),
+            thresholds: overallThresholds(config.alerts),
+          },
+        };
+      },
+    });
     if (t.alerts) {
       const engine = t.alerts;
       routes.add({
@@ -112,28 +128,48 @@ export function telemetryStage(o: TelemetryOptions = {}) {
         handle: () => ({ status: 200, body: engine.view() }),
       });
     }
+    const consoleMount = mountConsole(ctx);
     return {
       name: 'metrics',
-      complete(ex) {
-        t.metrics?.record(ex);
-        if (ex.route.kind === 'messages' && ex.finishedAt !== undefined) {
-          const ok = (ex.response?.status ?? ex.error?.status ?? 0) < 400;
+      observe(r) {
+        t.metrics?.record(r);
+        if (r.route === 'messages' && r.timings.finished !== undefined) {
+          const ok = (r.status ?? 0) < 400;
           t.stats.record(
-            ex.client?.name ?? '',
-            modelLabel(ex.model),
-            ex.finishedAt,
-            ok ? ttftMs(ex) : undefined,
+            r.client?.name ?? '',
+            modelLabel(r.model),
+            r.timings.finished,
+            ok ? r.ttftMs : undefined,
           );
+          t.traffic.record(r);
         }
-        t.alerts?.record(ex);
-        t.tracer?.record(ex);
+        t.alerts?.record(r);
+        t.tracer?.record(r);
       },
       async close() {
         t.metrics?.close();
         await t.alerts?.close();
         await t.tracer?.close();
+        await consoleMount?.close();
       },
     };
+  };
+}
+
+/**
+ * The overall-scope thresholds of the 5xx and p99 rules (the checklist's
+ * unless `alerts.rules` says otherwise), for the Overview charts; `enabled`
+ * says whether the alert engine judges them.
+ */
+function overallThresholds(alerts: import('../alerts/config.ts').AlertsConfig) {
+  const pick = (metric: string) => {
+    const r = alerts.rules.find((x) => x.metric === metric && x.scope === 'overall');
+    return r ? { warning: r.warning, critical: r.critical, window_ms: r.windowMs } : null;
+  };
+  return {
+    enabled: alerts.enabled,
+    error_rate_5xx: pick('error_rate_5xx'),
+    latency_p99: pick('latency_p99'),
   };
 }
 

@@ -145,6 +145,43 @@ export class LatencyWindows {
     };
   }
 
+  /**
+   * Per slot, the last `slots` slots (the current one included), oldest first:
+   * percentiles of every series together in that slot alone. Slots without
+   * traffic are left out.
+   */
+  slotSeries(slots: number = this.intervals): Array<{ start: number } & SeriesStats> {
+    const now = this.#now();
+    const current = now - (now % this.intervalMs);
+    const n = Math.min(this.intervals, Math.max(1, slots));
+    const out: Array<{ start: number } & SeriesStats> = [];
+    for (let k = n - 1; k >= 0; k--) {
+      const start = current - k * this.intervalMs;
+      const index = Math.floor(start / this.intervalMs) % this.intervals;
+      let total: Histogram | undefined;
+      let ttft: Histogram | undefined;
+      for (const s of this.#series.values()) {
+        const slot = s.slots[index];
+        if (!slot || slot.start !== start) continue;
+        if (slot.total?.totalCount) {
+          total ??= newHistogram();
+          total.add(slot.total);
+        }
+        if (slot.ttft?.totalCount) {
+          ttft ??= newHistogram();
+          ttft.add(slot.ttft);
+        }
+      }
+      if (!total && !ttft) continue;
+      out.push({
+        start,
+        latency: quantiles(total ?? newHistogram()),
+        ttft: quantiles(ttft ?? newHistogram()),
+      });
+    }
+    return out;
+  }
+
   #windowStart(windowMs: number): number {
     const now = this.#now();
     const current = now - (now % this.intervalMs);

@@ -21,11 +21,11 @@
  */
 import type { Logger } from 'pino';
 import type { TracingConfig } from '../observe/config.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
 
 export interface Tracer {
   /** Builds and queues the spans of a finished exchange (batched export). */
-  record(ex: Exchange): void;
+  record(record: ExchangeRecord): void;
   /** Exports what is queued now. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -61,17 +61,16 @@ export async function openTracer(config: TracingConfig, logger: Logger): Promise
 
   return {
     record(ex) {
-      if (ex.route.kind === 'unmatched') return;
+      if (ex.route === 'unmatched') return;
       try {
-        const parent = propagator.extract(api.ROOT_CONTEXT, ex.headers, api.defaultTextMapGetter);
+        const parent = propagator.extract(api.ROOT_CONTEXT, ex.traceContext ?? {}, api.defaultTextMapGetter);
         const at = (ms: number | undefined) => ex.receivedAt + (ms ?? 0);
-        const chat = ex.route.kind === 'messages';
-        const operation = chat ? 'chat' : ex.route.kind;
+        const chat = ex.route === 'messages';
+        const operation = chat ? 'chat' : ex.route;
         const requestModel = ex.requestedModel ?? ex.model;
-        const status = ex.response?.status ?? ex.error?.status;
-        const errorType = ex.error?.type ?? ex.errorType;
+        const status = ex.status;
+        const errorType = ex.errorType;
         const u = ex.usage;
-        const body = ex.body ?? {};
         const span = tracer.startSpan(
           requestModel ? `${operation} ${requestModel}` : operation,
           {
@@ -82,18 +81,17 @@ export async function openTracer(config: TracingConfig, logger: Logger): Promise
               'gen_ai.provider.name': 'anthropic',
               'gen_ai.operation.name': operation,
               'gen_ai.request.model': requestModel,
-              'gen_ai.request.max_tokens': typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
-              'gen_ai.request.temperature':
-                typeof body.temperature === 'number' ? body.temperature : undefined,
-              'gen_ai.response.model': ex.message?.model ?? ex.model,
-              'gen_ai.response.id': ex.message?.id,
-              'gen_ai.response.finish_reasons': ex.message?.stopReason ? [ex.message.stopReason] : undefined,
+              'gen_ai.request.max_tokens': ex.maxTokens,
+              'gen_ai.request.temperature': ex.temperature,
+              'gen_ai.response.model': ex.answeredModel ?? ex.model,
+              'gen_ai.response.id': ex.messageId,
+              'gen_ai.response.finish_reasons': ex.stopReason ? [ex.stopReason] : undefined,
               'gen_ai.usage.input_tokens': u?.inputTokens,
               'gen_ai.usage.output_tokens': u?.outputTokens,
               'gen_ai.usage.cache_read.input_tokens': u?.cacheReadInputTokens,
               'gen_ai.usage.cache_creation.input_tokens': u?.cacheCreationInputTokens,
               'http.request.method': ex.method,
-              'http.route': ex.route.path,
+              'http.route': ex.routePath,
               'http.response.status_code': status,
               'error.type': errorType,
               'gantry.request_id': ex.id,
@@ -118,15 +116,16 @@ export async function openTracer(config: TracingConfig, logger: Logger): Promise
         if (failed || ex.error) span.setStatus({ code: api.SpanStatusCode.ERROR, message: errorType });
         const inside = api.trace.setSpan(api.ROOT_CONTEXT, span);
         const up = ex.upstream;
+        const t = ex.timings;
         const attempts = up.attempts;
         for (let i = 1; i <= attempts; i++) {
           const last = i === attempts;
-          // Earlier attempts: the time before the last one, shared evenly (the Exchange keeps only the last).
-          const before = up.sentAt ?? 0;
-          const start = last ? up.sentAt : (before * (i - 1)) / attempts;
-          const end = last ? (up.endedAt ?? up.headersAt ?? ex.finishedAt) : (before * i) / attempts;
+          // Earlier attempts: the time before the last one, shared evenly (the record keeps only the last).
+          const before = t.upstreamSent ?? 0;
+          const start = last ? t.upstreamSent : (before * (i - 1)) / attempts;
+          const end = last ? (t.upstreamEnded ?? t.upstreamHeaders ?? t.finished) : (before * i) / attempts;
           const child = tracer.startSpan(
-            `upstream ${ex.method} ${ex.route.path}`,
+            `upstream ${ex.method} ${ex.routePath}`,
             {
               kind: api.SpanKind.CLIENT,
               startTime: at(start),
@@ -141,8 +140,8 @@ export async function openTracer(config: TracingConfig, logger: Logger): Promise
                 'gantry.upstream.request_id': last ? up.requestId : undefined,
                 'gantry.upstream.key_id': last ? up.keyId : undefined,
                 'gantry.time_to_first_byte_ms':
-                  last && up.firstByteAt !== undefined && up.sentAt !== undefined
-                    ? up.firstByteAt - up.sentAt
+                  last && t.firstByte !== undefined && t.upstreamSent !== undefined
+                    ? t.firstByte - t.upstreamSent
                     : undefined,
               }),
             },
@@ -152,7 +151,7 @@ export async function openTracer(config: TracingConfig, logger: Logger): Promise
             child.setStatus({ code: api.SpanStatusCode.ERROR });
           child.end(at(end));
         }
-        span.end(at(ex.finishedAt));
+        span.end(at(t.finished));
       } catch (err) {
         logger.debug({ err: { name: (err as Error).name } }, 'trace span not recorded');
       }

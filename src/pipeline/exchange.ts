@@ -10,7 +10,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Cost } from '../anthropic/cost.ts';
 import type { Usage } from '../anthropic/usage.ts';
 import type { GantryError } from '../errors.ts';
+import type { BatchResultLine } from '../ledger/batch-tap.ts';
+import type { Ticket } from '../limits/types.ts';
 import type { RouteDef } from './routes.ts';
+import type { SseChain } from './upstream/relay.ts';
 
 /**
  * Something a stage decided about the exchange, in order. Decisions feed the
@@ -57,6 +60,40 @@ export interface ExchangeResponse {
    * replaces `body` deletes it.
    */
   json?: unknown;
+  /**
+   * Set for an SSE answer relayed from the upstream: its one event chain
+   * (src/pipeline/upstream/relay.ts). A later stage inspects or rewrites the
+   * stream's events by setting `events.transform` before the body is read.
+   */
+  events?: SseChain;
+}
+
+/**
+ * When things happened, in milliseconds since the request arrived
+ * (`Exchange.startedAt`). The one clock of every duration Gantry reports: the
+ * log line, the ledger, the metrics and traces read these fields and nothing
+ * else.
+ *
+ * Time to first token (`timeToFirstToken`) is `firstByte` of a streamed answer:
+ * from the request's arrival until the first byte of the upstream's stream
+ * (gateway work, queueing, retries and the model's own latency included).
+ */
+export interface ExchangeTimings {
+  /** The last upstream attempt was sent. */
+  upstreamSent?: number;
+  /** Its response headers arrived. */
+  upstreamHeaders?: number;
+  /** The first byte of its body arrived. */
+  firstByte?: number;
+  /** Its body ended (or failed). */
+  upstreamEnded?: number;
+  /** The response to the client was complete (or failed). */
+  finished?: number;
+}
+
+/** Time to first token of an exchange in ms since arrival (streams only), the one definition. */
+export function timeToFirstToken(ex: Pick<Exchange, 'stream' | 'timings'>): number | undefined {
+  return ex.stream ? ex.timings.firstByte : undefined;
 }
 
 /** How the exchange ended, from the client's point of view. */
@@ -70,27 +107,35 @@ export type ExchangeOutcome =
 export interface Exchange {
   /** Gantry's request id (`gtw_…`), sent back as `gantry-request-id`. */
   readonly id: string;
-  /** `performance.now()` when the request arrived. */
+  /** `performance.now()` when the request arrived: the origin of `timings`. */
   readonly startedAt: number;
   /** Wall-clock time of arrival (ms since epoch). */
   readonly receivedAt: number;
   readonly route: RouteDef;
   readonly method: string;
-  /** Path and query as the client sent them (the query is forwarded). */
-  readonly url: string;
+  /** The path the client asked for, without its query (for logs). */
+  readonly path: string;
+  /**
+   * The path and query sent upstream, built from the route table alone
+   * (`upstreamTarget` in routes.ts): the route's path, the validated id and the
+   * client's query re-encoded.
+   */
+  target: string;
   /** Route parameters (e.g. `{ id }`), already validated by the route pattern. */
   readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
+  /** The client's connection, as an identity only (per-connection caches key on it); absent in-process. */
+  readonly connection?: object;
   /**
-   * The body bytes exactly as received, and what the upstream stage forwards.
-   * Writable for one purpose: a stage that rewrites the request (policy:
-   * model routing, max_tokens, prompt caching) replaces `body` AND sets
-   * `rawBody` to its serialisation, once. Untouched requests are forwarded
-   * byte for byte.
+   * The body bytes exactly as received; forwarded byte for byte unless a stage
+   * changed the body (`bodyChanged`), in which case the upstream stage sends
+   * one serialisation of `body` instead (src/pipeline/body.ts).
    */
   rawBody: Buffer | undefined;
-  /** The body parsed once (JSON object), for stages to read; replaced together with `rawBody` on a rewrite. */
+  /** The body parsed once (JSON object), for stages to read; changed only through `setBodyFields`. */
   body: Record<string, unknown> | undefined;
+  /** A stage changed `body` since `rawBody` was read or built. */
+  bodyChanged?: boolean;
   /** Aborted when the client disconnects before the response is complete. */
   readonly signal: AbortSignal;
 
@@ -104,18 +149,25 @@ export interface Exchange {
   /** Decisions taken by stages, in order. */
   decisions: Decision[];
 
+  /** Set by the transport and the upstream stage; see `ExchangeTimings`. */
+  timings: ExchangeTimings;
+
   upstream: {
     requestId?: string;
     status?: number;
-    /** ms from exchange start until the upstream request was sent / headers came / first body byte / end. */
-    sentAt?: number;
-    headersAt?: number;
-    firstByteAt?: number;
-    endedAt?: number;
     attempts: number;
     /** Id of the upstream key used for the last attempt (never the key itself). */
     keyId?: string;
+    /**
+     * Releases what the upstream stage holds for this exchange (concurrency
+     * slots, the key's in-flight count) once the response is complete.
+     */
+    release?: () => void;
   };
+  /** Rate-limit and budget reservations taken by admit, settled against `usage` when the exchange completes. */
+  admission?: Ticket;
+  /** Succeeded batch result lines relayed by `GET …/results` (usage per line, for the ledger). */
+  batchResults?: readonly BatchResultLine[];
 
   response?: ExchangeResponse;
   /** Headers stages add to whatever response is rendered (e.g. `gantry-ratelimit-*` from admit). */
@@ -129,6 +181,4 @@ export interface Exchange {
   errorType?: string;
   error?: GantryError;
   outcome?: ExchangeOutcome;
-  /** ms from exchange start until the response was complete. */
-  finishedAt?: number;
 }

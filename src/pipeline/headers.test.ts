@@ -59,3 +59,21 @@ test('downstream headers: API headers pass unchanged; hop-by-hop and edge header
     'gantry-request-id': 'gtw_1',
   });
 });
+
+test('anthropic-* is an open list; a client deny-list removes names from it', () => {
+  const incoming = {
+    'anthropic-version': '2023-06-01',
+    'anthropic-workspace-id': 'wrkspc_1',
+    'anthropic-beta': 'some-future-beta-2027-01-01',
+  };
+  assert.deepEqual(Object.keys(upstreamRequestHeaders(incoming, 'k')).sort(), [
+    'accept-encoding',
+    'anthropic-beta',
+    'anthropic-version',
+    'anthropic-workspace-id',
+    'x-api-key',
+  ]);
+  const denied = upstreamRequestHeaders(incoming, 'k', new Set(['anthropic-beta']));
+  assert.equal(denied['anthropic-beta'], undefined);
+  assert.equal(denied['anthropic-workspace-id'], 'wrkspc_1');
+});

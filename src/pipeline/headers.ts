@@ -3,7 +3,10 @@
  *
  * Upstream (client -> API): an allow-list. `anthropic-*` (version, beta, ...),
  * the SDK's `x-stainless-*` telemetry, content negotiation, user agent and W3C
- * trace context. Never the client's credential, cookies, `host` or Gantry's own
+ * trace context. `anthropic-*` is an open list on purpose: Anthropic's gateway
+ * protocol for Claude Code requires every `anthropic-*` header to reach the API
+ * (Claude Platform on AWS needs `anthropic-workspace-id`, new betas arrive as
+ * headers). A client's `deny_headers` removes names from it for that client. Never the client's credential, cookies, `host` or Gantry's own
  * `x-gantry-*` headers. The upstream key is added by the upstream stage.
  * `accept-encoding: identity` is sent so the gateway can read usage from the
  * bytes it forwards.
@@ -19,12 +22,14 @@ const FORWARD_EXACT = new Set(['content-type', 'accept', 'user-agent', 'tracepar
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   upstreamKey: string,
+  deny?: ReadonlySet<string>,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined) continue;
     if (FORWARD_EXACT.has(name) || name.startsWith('anthropic-') || name.startsWith('x-stainless-')) {
+      if (deny?.has(name)) continue;
       out[name] = value;
     }
   }

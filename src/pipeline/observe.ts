@@ -4,53 +4,56 @@
  * at `warn`/`error` and always carry the upstream `request-id` when there is one.
  */
 import { openDebugContent } from '../observe/debug-content.ts';
-import { channels } from '../observe/events.ts';
 import { describeError } from '../observe/log.ts';
-import type { Exchange } from './exchange.ts';
+import type { ExchangeRecord } from './record.ts';
 import type { Stage, StageContext } from './stage.ts';
 
 const round = (ms: number | undefined): number | undefined =>
   ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
 
-export function logLine(ex: Exchange): Record<string, unknown> {
-  const status = ex.response?.status ?? ex.error?.status;
+const between = (from: number | undefined, to: number | undefined): number | undefined =>
+  from !== undefined && to !== undefined ? round(to - from) : undefined;
+
+/** The log line of a finished exchange: metadata fields of its record, nothing else. */
+export function logLine(r: ExchangeRecord): Record<string, unknown> {
+  const t = r.timings;
   const line: Record<string, unknown> = {
-    req_id: ex.id,
-    upstream_request_id: ex.upstream.requestId,
-    route: ex.route.kind,
-    method: ex.method,
-    client: ex.client?.name,
-    environment: ex.client?.environment,
-    customer: ex.customer,
-    model: ex.model,
-    stream: ex.stream,
-    status,
-    outcome: ex.outcome,
-    error_type: ex.error?.type ?? ex.errorType,
-    gantry_code: ex.error?.code,
-    attempts: ex.upstream.attempts,
-    upstream_key: ex.upstream.keyId,
-    requested_model: ex.requestedModel,
-    decisions: ex.decisions.length > 0 ? ex.decisions : undefined,
-    duration_ms: round(ex.finishedAt),
-    upstream_ms:
-      ex.upstream.sentAt !== undefined && ex.upstream.endedAt !== undefined
-        ? round(ex.upstream.endedAt - ex.upstream.sentAt)
-        : undefined,
-    ttfb_ms:
-      ex.upstream.sentAt !== undefined && ex.upstream.firstByteAt !== undefined
-        ? round(ex.upstream.firstByteAt - ex.upstream.sentAt)
-        : undefined,
+    req_id: r.id,
+    upstream_request_id: r.upstream.requestId,
+    route: r.route,
+    method: r.method,
+    path: r.path,
+    client: r.client?.name,
+    environment: r.client?.environment,
+    customer: r.customer,
+    model: r.model,
+    answered_model: r.answeredModel !== r.model ? r.answeredModel : undefined,
+    stream: r.stream,
+    status: r.status,
+    outcome: r.outcome,
+    error_type: r.errorType,
+    gantry_code: r.error?.code,
+    attempts: r.upstream.attempts,
+    upstream_key: r.upstream.keyId,
+    requested_model: r.requestedModel,
+    decisions: r.decisions.length > 0 ? r.decisions : undefined,
+    duration_ms: round(t.finished),
+    upstream_ms: between(t.upstreamSent, t.upstreamEnded),
+    ttfb_ms: between(t.upstreamSent, t.firstByte),
+    ttft_ms: round(r.ttftMs),
   };
-  if (ex.cost) line.cost_usd_micros = ex.cost.micros;
-  if (ex.usage) {
-    const u = ex.usage;
+  if (r.attribution?.sessionId) line.session_id = r.attribution.sessionId;
+  if (r.attribution?.agentId) line.agent_id = r.attribution.agentId;
+  if (r.cost) line.cost_usd_micros = r.cost.micros;
+  if (r.usage) {
+    const u = r.usage;
     line.usage = {
       input_tokens: u.inputTokens,
       output_tokens: u.outputTokens,
       cache_creation_5m_input_tokens: u.cacheCreation5mInputTokens,
       cache_creation_1h_input_tokens: u.cacheCreation1hInputTokens,
       cache_read_input_tokens: u.cacheReadInputTokens,
+      ...(u.source === 'estimated' ? { source: 'estimated' } : {}),
     };
   }
   return line;
@@ -61,20 +64,19 @@ export function observe(ctx: StageContext): Stage {
   // path-based redaction of the general logger (a defence for ad-hoc log calls)
   // is skipped here: it would cost more than the rest of the line together.
   const log = ctx.logger.child({}, { redact: { paths: [], censor: '[redacted]' } });
-  const completed = channels.exchangeComplete;
   const debug = ctx.config.logging.debugContent ? openDebugContent(ctx.logger) : undefined;
   return {
     name: 'observe',
-    complete(ex) {
-      if (completed.hasSubscribers) completed.publish(ex);
-      debug?.(ex);
-      const line = logLine(ex);
-      if (ex.error?.code === 'internal_error') {
-        line.err = describeError(ex.error.cause);
+    // Debug content mode (off by default, warned about at start) is the one reader of content.
+    complete: debug,
+    observe(r) {
+      const line = logLine(r);
+      if (r.error?.code === 'internal_error') {
+        line.err = describeError(r.error.cause);
         log.error(line, 'request failed');
-      } else if (ex.error || ex.outcome === 'stream_error' || ex.outcome === 'upstream_cut') {
+      } else if (r.error || r.outcome === 'stream_error' || r.outcome === 'upstream_cut') {
         log.warn(line, 'request failed');
-      } else if ((line.status as number) >= 400) {
+      } else if ((r.status ?? 0) >= 400) {
         log.warn(line, 'request answered with an error');
       } else {
         log.info(line, 'request');

@@ -1,7 +1,10 @@
 /**
  * The routes Gantry serves: one table. Only these paths are ever forwarded, so
- * a client cannot reach anything else on the upstream; `{id}` parameters are
- * restricted to the characters ids use.
+ * a client cannot reach anything else on the upstream. The upstream target is
+ * built from this table alone (`upstreamTarget`): the route's own path, the
+ * validated id (`ID_PATTERN`: the characters ids use, no dot segments) and the
+ * client's query re-encoded parameter by parameter. Nothing of the client's
+ * request line is forwarded as written.
  */
 
 export type RouteKind =
@@ -39,5 +42,22 @@ export const ROUTES: readonly RouteDef[] = [
   { kind: 'batches.results', method: 'GET', path: '/v1/messages/batches/:id/results', body: false },
 ];
 
-/** The id shape accepted in `:id` segments. */
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
+/**
+ * The id shape accepted in `:id` segments: the characters API ids use, never a
+ * dot segment (`.`, `..`) nor a run of dots, whatever encoding the client used
+ * (the router decodes `%2e` before this check).
+ */
+export const ID_PATTERN = /^(?!.*\.\.)[A-Za-z0-9_:-][A-Za-z0-9_.:-]{0,199}$/;
+
+/**
+ * The path and query sent upstream for a matched route: the route's path with
+ * `:id` replaced by the (validated, percent-encoded) id, then the client's query
+ * parameters re-encoded one by one (`limit=1000`, `beta=true`, ...).
+ */
+export function upstreamTarget(route: RouteDef, id: string | undefined, rawQuery: string): string {
+  let path = route.path;
+  if (id !== undefined) path = path.replace(':id', encodeURIComponent(id));
+  if (rawQuery === '') return path;
+  const query = new URLSearchParams(rawQuery).toString();
+  return query === '' ? path : `${path}?${query}`;
+}

@@ -41,66 +41,71 @@ export function safetyInput(ctx: StageContext): Stage {
     });
   }
 
+  const run = async (plan: Plan, ex: Exchange) => {
+    if (ex.route.kind !== 'messages' && ex.route.kind !== 'count_tokens') return;
+    const { cfg } = plan;
+    const input = summarizeInput(ex.body);
+    try {
+      checkInputLimits(cfg.inputLimits, input, ex.rawBody?.length ?? 0);
+    } catch (err) {
+      const e = err as GantryError;
+      recordDecision(ctx.events.safety, ex, 'safety.input', 'blocked', `limit.${String(e.details?.limit)}`);
+      throw new GantryError(e.code, e.message, { details: e.details, headers: decisionHeader(ex) });
+    }
+    if (ex.route.kind !== 'messages') return;
+
+    if (cfg.injection.mode !== 'off') {
+      const hits = new Map<string, number>();
+      for (const t of input.texts) {
+        if (t.source === 'tool_result' && !cfg.injection.scanToolResults) continue;
+        for (const hit of detectInjection(t.text)) {
+          if (hit.score >= cfg.injection.threshold)
+            hits.set(hit.rule, Math.max(hit.score, hits.get(hit.rule) ?? 0));
+        }
+      }
+      if (hits.size > 0) {
+        const action = cfg.injection.mode === 'block' ? 'blocked' : 'flagged';
+        for (const rule of hits.keys()) recordDecision(ctx.events.safety, ex, 'safety.input', action, rule);
+        if (action === 'blocked') {
+          throw new GantryError(
+            'input_blocked',
+            'The request was blocked by the gateway’s prompt-injection policy.',
+            {
+              details: { rules: [...hits.keys()] },
+              headers: decisionHeader(ex),
+            },
+          );
+        }
+      }
+    }
+
+    if (plan.moderator) {
+      const text = input.texts.map((t) => t.text).join('\n');
+      if (text.length === 0) return;
+      const verdict = await plan.moderator.check(text, 'input');
+      if (verdict.flagged) {
+        const action = cfg.moderation.mode === 'block' ? 'blocked' : 'flagged';
+        for (const rule of verdict.rules) recordDecision(ctx.events.safety, ex, 'safety.input', action, rule);
+        if (action === 'blocked') {
+          throw new GantryError(
+            'input_blocked',
+            'The request was blocked by the gateway’s moderation policy.',
+            {
+              details: { rules: verdict.rules },
+              headers: decisionHeader(ex),
+            },
+          );
+        }
+      }
+    }
+  };
+
   return {
     name: 'safety.input',
-    async request(ex) {
-      const plan = ex.client ? plans.get(ex.client.name) : undefined;
-      if (!plan || (ex.route.kind !== 'messages' && ex.route.kind !== 'count_tokens')) return;
-      const { cfg } = plan;
-      const input = summarizeInput(ex.body);
-      try {
-        checkInputLimits(cfg.inputLimits, input, ex.rawBody?.length ?? 0);
-      } catch (err) {
-        const e = err as GantryError;
-        recordDecision(ex, 'safety.input', 'blocked', `limit.${String(e.details?.limit)}`);
-        throw new GantryError(e.code, e.message, { details: e.details, headers: decisionHeader(ex) });
-      }
-      if (ex.route.kind !== 'messages') return;
-
-      if (cfg.injection.mode !== 'off') {
-        const hits = new Map<string, number>();
-        for (const t of input.texts) {
-          if (t.source === 'tool_result' && !cfg.injection.scanToolResults) continue;
-          for (const hit of detectInjection(t.text)) {
-            if (hit.score >= cfg.injection.threshold)
-              hits.set(hit.rule, Math.max(hit.score, hits.get(hit.rule) ?? 0));
-          }
-        }
-        if (hits.size > 0) {
-          const action = cfg.injection.mode === 'block' ? 'blocked' : 'flagged';
-          for (const rule of hits.keys()) recordDecision(ex, 'safety.input', action, rule);
-          if (action === 'blocked') {
-            throw new GantryError(
-              'input_blocked',
-              'The request was blocked by the gateway’s prompt-injection policy.',
-              {
-                details: { rules: [...hits.keys()] },
-                headers: decisionHeader(ex),
-              },
-            );
-          }
-        }
-      }
-
-      if (plan.moderator) {
-        const text = input.texts.map((t) => t.text).join('\n');
-        if (text.length === 0) return;
-        const verdict = await plan.moderator.check(text, 'input');
-        if (verdict.flagged) {
-          const action = cfg.moderation.mode === 'block' ? 'blocked' : 'flagged';
-          for (const rule of verdict.rules) recordDecision(ex, 'safety.input', action, rule);
-          if (action === 'blocked') {
-            throw new GantryError(
-              'input_blocked',
-              'The request was blocked by the gateway’s moderation policy.',
-              {
-                details: { rules: verdict.rules },
-                headers: decisionHeader(ex),
-              },
-            );
-          }
-        }
-      }
+    // Compiled per client: clients without input safety run nothing here.
+    forClient(client) {
+      const plan = client ? plans.get(client.name) : undefined;
+      return plan ? { request: (ex) => run(plan, ex) } : undefined;
     },
   };
 }

@@ -22,7 +22,7 @@ import { Moderator } from '../safety/moderation.ts';
 import { ACTION_NAME, recordDecision, safetyHeader } from '../safety/record.ts';
 import { outputRules, requestRules } from '../safety/rules.ts';
 import { type Finding, type ScanRule, scanText } from '../safety/scanner.ts';
-import { scanSseStream } from '../safety/stream.ts';
+import { StreamScanner } from '../safety/stream.ts';
 import type { Exchange } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
@@ -45,101 +45,110 @@ export function safetyOutput(ctx: StageContext): Stage {
     });
   }
 
+  const run = async (plan: Plan, ex: Exchange) => {
+    const res = ex.response;
+    if (!res) return;
+    const rules = requestRules(plan.cfg, plan.rules, ex.body);
+    const contentType = String(res.headers['content-type'] ?? '');
+    const scans = ex.route.kind === 'messages' && res.status < 300 && (rules.length > 0 || plan.moderator);
+    if (!scans) return setHeader(ex);
+
+    if (contentType.startsWith('text/event-stream')) {
+      setHeader(ex); // input decisions only: the stream's headers leave before its text is known
+      // Relayed streams only: a degraded answer is the operator's own text.
+      if (rules.length === 0 || !res.events) return;
+      res.events.transform = new StreamScanner(
+        rules,
+        { holdBack: plan.cfg.stream.holdBackChars, maxHold: plan.cfg.stream.maxHoldChars },
+        {
+          onFinding: (f) =>
+            recordDecision(ctx.events.safety, ex, 'safety.output', ACTION_NAME[f.action], f.rule),
+          onBlocked: () => {
+            ex.errorType = 'permission_error';
+            ex.outcome = 'stream_error';
+          },
+        },
+      );
+      return;
+    }
+    if (!contentType.includes('json')) return setHeader(ex);
+
+    const buf = Buffer.isBuffer(res.body) ? res.body : await readAll(res.body);
+    let message: { type?: unknown; content?: unknown };
+    if (res.body === buf && res.json !== undefined) {
+      message = res.json as typeof message; // parsed once by the upstream stage
+    } else {
+      res.body = buf;
+      delete res.json;
+      try {
+        message = JSON.parse(buf.toString('utf8'));
+      } catch {
+        return setHeader(ex);
+      }
+    }
+    if (message === null || typeof message !== 'object') return setHeader(ex);
+    if (message.type !== 'message' || !Array.isArray(message.content)) return setHeader(ex);
+
+    let changed = false;
+    let blocked: Finding | undefined;
+    const texts: string[] = [];
+    for (const block of message.content as Array<{ type?: unknown; text?: unknown }>) {
+      if (block?.type !== 'text' || typeof block.text !== 'string') continue;
+      texts.push(block.text);
+      if (rules.length === 0) continue;
+      const r = scanText(block.text, rules);
+      for (const f of r.findings)
+        recordDecision(ctx.events.safety, ex, 'safety.output', ACTION_NAME[f.action], f.rule);
+      if (r.blocked) {
+        blocked = r.blocked;
+        break;
+      }
+      if (r.text !== block.text) {
+        block.text = r.text;
+        changed = true;
+      }
+    }
+    if (!blocked && plan.moderator && texts.length > 0) {
+      const verdict = await plan.moderator.check(texts.join('\n'), 'output');
+      if (verdict.flagged) {
+        const action = plan.cfg.moderation.mode === 'block' ? 'blocked' : 'flagged';
+        for (const rule of verdict.rules)
+          recordDecision(ctx.events.safety, ex, 'safety.output', action, rule);
+        if (action === 'blocked') blocked = { rule: verdict.rules[0], action: 'block' };
+      }
+    }
+    if (blocked) {
+      const error = new GantryError(
+        'output_blocked',
+        'The response was withheld by the gateway’s output safety policy.',
+        { details: { rules: [blocked.rule] } },
+      );
+      const body = Buffer.from(JSON.stringify(error.toEnvelope(ex.id)));
+      ex.errorType = error.type;
+      ex.response = {
+        status: error.status,
+        headers: {
+          ...res.headers,
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          'x-should-retry': 'false',
+        },
+        body,
+      };
+    } else if (changed) {
+      res.body = Buffer.from(JSON.stringify(message));
+      res.headers['content-length'] = String(res.body.length);
+      delete res.json;
+    }
+    setHeader(ex);
+  };
+
   return {
     name: 'safety.output',
-    async respond(ex) {
-      const plan = ex.client ? plans.get(ex.client.name) : undefined;
-      const res = ex.response;
-      if (!plan || !res) return;
-      const rules = requestRules(plan.cfg, plan.rules, ex.body);
-      const contentType = String(res.headers['content-type'] ?? '');
-      const scans = ex.route.kind === 'messages' && res.status < 300 && (rules.length > 0 || plan.moderator);
-      if (!scans) return setHeader(ex);
-
-      if (contentType.startsWith('text/event-stream') && !Buffer.isBuffer(res.body)) {
-        setHeader(ex); // input decisions only: the stream's headers leave before its text is known
-        if (rules.length === 0) return;
-        res.body = scanSseStream(
-          res.body,
-          rules,
-          { holdBack: plan.cfg.stream.holdBackChars, maxHold: plan.cfg.stream.maxHoldChars },
-          {
-            onFinding: (f) => recordDecision(ex, 'safety.output', ACTION_NAME[f.action], f.rule),
-            onBlocked: () => {
-              ex.errorType = 'permission_error';
-            },
-          },
-        );
-        return;
-      }
-      if (!contentType.includes('json')) return setHeader(ex);
-
-      const buf = Buffer.isBuffer(res.body) ? res.body : await readAll(res.body);
-      let message: { type?: unknown; content?: unknown };
-      if (res.body === buf && res.json !== undefined) {
-        message = res.json as typeof message; // parsed once by the upstream stage
-      } else {
-        res.body = buf;
-        delete res.json;
-        try {
-          message = JSON.parse(buf.toString('utf8'));
-        } catch {
-          return setHeader(ex);
-        }
-      }
-      if (message === null || typeof message !== 'object') return setHeader(ex);
-      if (message.type !== 'message' || !Array.isArray(message.content)) return setHeader(ex);
-
-      let changed = false;
-      let blocked: Finding | undefined;
-      const texts: string[] = [];
-      for (const block of message.content as Array<{ type?: unknown; text?: unknown }>) {
-        if (block?.type !== 'text' || typeof block.text !== 'string') continue;
-        texts.push(block.text);
-        if (rules.length === 0) continue;
-        const r = scanText(block.text, rules);
-        for (const f of r.findings) recordDecision(ex, 'safety.output', ACTION_NAME[f.action], f.rule);
-        if (r.blocked) {
-          blocked = r.blocked;
-          break;
-        }
-        if (r.text !== block.text) {
-          block.text = r.text;
-          changed = true;
-        }
-      }
-      if (!blocked && plan.moderator && texts.length > 0) {
-        const verdict = await plan.moderator.check(texts.join('\n'), 'output');
-        if (verdict.flagged) {
-          const action = plan.cfg.moderation.mode === 'block' ? 'blocked' : 'flagged';
-          for (const rule of verdict.rules) recordDecision(ex, 'safety.output', action, rule);
-          if (action === 'blocked') blocked = { rule: verdict.rules[0], action: 'block' };
-        }
-      }
-      if (blocked) {
-        const error = new GantryError(
-          'output_blocked',
-          'The response was withheld by the gateway’s output safety policy.',
-          { details: { rules: [blocked.rule] } },
-        );
-        const body = Buffer.from(JSON.stringify(error.toEnvelope(ex.id)));
-        ex.errorType = error.type;
-        ex.response = {
-          status: error.status,
-          headers: {
-            ...res.headers,
-            'content-type': 'application/json',
-            'content-length': String(body.length),
-            'x-should-retry': 'false',
-          },
-          body,
-        };
-      } else if (changed) {
-        res.body = Buffer.from(JSON.stringify(message));
-        res.headers['content-length'] = String(res.body.length);
-        delete res.json;
-      }
-      setHeader(ex);
+    // Compiled per client: clients without output safety run nothing here.
+    forClient(client) {
+      const plan = client ? plans.get(client.name) : undefined;
+      return plan ? { respond: (ex) => run(plan, ex) } : undefined;
     },
   };
 }

@@ -1,31 +1,61 @@
 /**
  * A stage is one step of the pipeline with one job. A factory does its set-up
- * once (resolve config, build indexes) and returns the per-request hooks:
+ * once (resolve config, build indexes) and returns the hooks:
  *
- * - `request(ex)` runs in stage order before the response. It may set
+ * - `head(ex)` runs before the request body is read, from the request line and
+ *   headers alone (authenticate). Throwing answers without reading the body.
+ * - `request(ex)` runs in stage order once the body is read. It may set
  *   `ex.response` (which ends the request phase: later stages' `request` hooks
  *   are skipped) or throw a `GantryError`, which the transport renders in the
  *   Anthropic error envelope.
+ * - `respond(ex)` runs once an earlier stage set `ex.response`, before it is
+ *   rendered, in stage order: output filters wrap or replace the response here.
  * - `complete(ex)` runs for every stage, in order, once the response has been
- *   sent in full or failed (also after an error). It must not throw and must
- *   not wait on I/O: it records, it does not block.
+ *   sent in full or failed (also after an error): it releases and settles what
+ *   the stage holds for the exchange. It must not throw nor wait on I/O.
+ * - `observe(record)` runs after every `complete` hook, with the frozen record
+ *   of the finished exchange (src/pipeline/record.ts): ledger, metrics, alerts,
+ *   traces, the log line. Observers see metadata only, never content.
+ *
+ * Per client: a stage whose work depends on the client implements
+ * `forClient(client)`, called once per client at start-up, returning the
+ * hooks to run for that client (or `undefined`: nothing). The pipeline is then
+ * compiled per client, so a client pays only for what it uses. `head` and
+ * `close` are never per client.
  */
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/types.ts';
-import type { Exchange } from './exchange.ts';
+import type { GatewayEvents } from '../observe/events.ts';
+import type { Exchange, ExchangeClient } from './exchange.ts';
+import type { ExchangeRecord } from './record.ts';
 
-export interface Stage {
-  readonly name: string;
+export interface StageHooks {
   request?(ex: Exchange): void | Promise<void>;
-  /**
-   * Runs once an earlier stage has set `ex.response` (before it is rendered),
-   * in stage order: output filters wrap or replace the response here (for
-   * example safety.output after upstream). May throw a `GantryError`.
-   */
   respond?(ex: Exchange): void | Promise<void>;
   complete?(ex: Exchange): void;
-  /** Releases what the stage holds (connection pools, timers) at shutdown. */
-  close?(): Promise<void>;
+  observe?(record: ExchangeRecord): void;
+}
+
+export interface Stage extends StageHooks {
+  readonly name: string;
+  head?(ex: Exchange): void | Promise<void>;
+  /**
+   * The hooks this stage runs for `client` (`undefined`: an exchange that was
+   * never authenticated), replacing the stage's own request/respond/complete/
+   * observe hooks. Return `undefined` when the stage has nothing to do for it.
+   */
+  forClient?(client: ExchangeClient | undefined): StageHooks | undefined;
+  /**
+   * Releases what the stage holds (connection pools, stores, timers) at
+   * shutdown. `deadline` (ms since epoch), when given, is when the whole
+   * shutdown must be over: a stage never waits past it (the ledger spills what
+   * its store has not taken; the limits stage stops retrying settlements).
+   */
+  close?(options?: StageCloseOptions): Promise<void>;
+}
+
+export interface StageCloseOptions {
+  deadline?: number;
 }
 
 /** What every stage factory receives: resolved config and shared services. */
@@ -37,6 +67,8 @@ export interface StageContext {
   readonly routes: RouteRegistry;
   /** Stages that own a store register a reachability check for `/readyz`. */
   readonly readiness: ReadinessRegistry;
+  /** This gateway's lifecycle events (src/observe/events.ts). */
+  readonly events: GatewayEvents;
 }
 
 /** One readiness check's answer: `detail` says what is wrong, never a secret. */

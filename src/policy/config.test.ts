@@ -35,6 +35,8 @@ test('storage: ledger defaults and a bad URL is refused', () => {
     ledger: 'sqlite:./data/ledger.db',
     ledgerBufferRows: 100_000,
     ledgerFlushMs: 1_000,
+    ledgerTimeoutMs: 5_000,
+    ledgerCloseTimeoutMs: 5_000,
   });
   assert.throws(
     () => parseConfig('storage:\n  ledger: mysql://x\n', { source: 'test', baseDir: '/' }),

@@ -3,17 +3,13 @@
  * testable alone; the policy stage (src/pipeline/policy.ts) applies them in
  * order and rewrites the body once.
  */
+import { MAX_BREAKPOINTS, minCacheableTokens } from '../anthropic/caching.ts';
 import { closestModelIds, type ModelEntry, resolveModel, statusOf } from '../anthropic/models.ts';
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import type { ClientPolicy, RoutingRule } from './config.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Most `cache_control` breakpoints a request may carry (§6). */
-export const MAX_BREAKPOINTS = 4;
-/** Minimum cacheable prompt assumed when the catalog has none for the model. */
-export const DEFAULT_MIN_CACHEABLE_TOKENS = 1024;
 
 /**
  * Why a model id is refused, or undefined when the catalog knows it and it is
@@ -105,7 +101,7 @@ export function autoCache(
   const bp = countBreakpoints(body);
   if (bp.prefix > 0 || bp.total >= MAX_BREAKPOINTS) return undefined;
   const est = estimateRequestTokens(body);
-  const min = entry.min_cacheable_tokens ?? DEFAULT_MIN_CACHEABLE_TOKENS;
+  const min = minCacheableTokens(entry);
   if (est.tools + est.system < min) return undefined;
   const cc = ttl === '1h' ? { type: 'ephemeral', ttl: '1h' } : { type: 'ephemeral' };
   const system = body.system;

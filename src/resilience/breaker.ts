@@ -20,7 +20,8 @@
 
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import { CircuitState, CountBreaker, circuitBreaker, handleWhenResult } from 'cockatiel';
-import { type BreakerEvent, channels, publish } from '../observe/events.ts';
+import { InternalError } from '../errors.ts';
+import type { BreakerEvent, Topic } from '../observe/events.ts';
 
 export type BreakerState = BreakerEvent['to'];
 
@@ -95,26 +96,25 @@ export class Breaker {
 
   /**
    * Runs one attempt under the breaker. Resolves with the attempt's result;
-   * rejects with `BreakerOpen` when the breaker refused the call.
+   * rejects with `BreakerOpenError` when the breaker refused the call.
    */
   async run<T extends BreakerVerdict>(fn: (probe: boolean) => Promise<T>): Promise<T> {
-    if (!this.available()) throw new BreakerOpen(this.retryAfterMs());
+    if (!this.available()) throw new BreakerOpenError(this.retryAfterMs());
     const probe = this.#state !== 'closed';
     try {
       return (await this.#policy.execute(() => fn(probe))) as T;
     } catch (err) {
       if (err instanceof Error && err.name === 'BrokenCircuitError')
-        throw new BreakerOpen(this.retryAfterMs());
+        throw new BreakerOpenError(this.retryAfterMs());
       throw err;
     }
   }
 }
 
-export class BreakerOpen extends Error {
+export class BreakerOpenError extends InternalError {
   readonly retryAfterMs: number;
   constructor(retryAfterMs: number) {
-    super('circuit open');
-    this.name = 'BreakerOpen';
+    super('breaker_open', 'circuit open');
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -124,15 +124,17 @@ export interface BreakerLogger {
   info(obj: object, msg: string): void;
 }
 
-/** One breaker per (key, model), created on first use. Transitions are logged and published on `channels.breaker`. */
+/** One breaker per (key, model), created on first use. Transitions are logged and published on the gateway's `events.breaker`. */
 export class Breakers {
   readonly #options: BreakerOptions;
   readonly #logger: BreakerLogger | undefined;
   readonly #map = new Map<string, Breaker>();
+  readonly #events: Topic<BreakerEvent> | undefined;
 
-  constructor(options: BreakerOptions, logger?: BreakerLogger) {
+  constructor(options: BreakerOptions, logger?: BreakerLogger, events?: Topic<BreakerEvent>) {
     this.#options = options;
     this.#logger = logger;
+    this.#events = events;
   }
 
   get(key: string, model: string): Breaker {
@@ -143,7 +145,7 @@ export class Breakers {
         const line = { upstream_key: e.key, model: e.model, from: e.from, to: e.to };
         if (e.to === 'open') this.#logger?.warn(line, 'circuit breaker opened');
         else this.#logger?.info(line, `circuit breaker ${e.to === 'closed' ? 'closed' : 'half-open'}`);
-        publish(channels.breaker, () => e);
+        this.#events?.publish(() => e);
       });
       this.#map.set(id, b);
     }

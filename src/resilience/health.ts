@@ -12,6 +12,7 @@
  */
 import type { Pool } from 'undici';
 import { resolveModel } from '../anthropic/models.ts';
+import { GantryError } from '../errors.ts';
 import type { ReadinessRegistry, ReadinessResult, RouteRegistry } from '../pipeline/stage.ts';
 import type { Breakers } from './breaker.ts';
 import type { RetryBudget } from './budget.ts';
@@ -250,10 +251,9 @@ export function registerHealthRoutes(
     handle(request) {
       const b = (request.body ?? {}) as { environment?: unknown; id?: unknown; state?: unknown };
       const ring = typeof b.environment === 'string' ? rings.get(b.environment) : undefined;
-      const bad = (message: string) => ({
-        status: 400,
-        body: { type: 'error', error: { type: 'invalid_request_error', message } },
-      });
+      const bad = (message: string): never => {
+        throw new GantryError('invalid_body', message);
+      };
       if (!ring) return bad('`environment`: expected the name of a configured environment.');
       if (typeof b.id !== 'string' || !ring.get(b.id))
         return bad('`id`: expected the id of a key of this environment.');

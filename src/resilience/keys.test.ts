@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { channels, type UpstreamKeyEvent } from '../observe/events.ts';
+import { Topic, type UpstreamKeyEvent } from '../observe/events.ts';
 import type { SecretLookup } from '../pipeline/stage.ts';
 import { KeyRing } from './keys.ts';
 
@@ -24,8 +24,8 @@ const env = (keys: Array<[string, string, 'active' | 'draining' | 'disabled', nu
 });
 
 const events: UpstreamKeyEvent[] = [];
-const listen = (e: unknown) => events.push(e as UpstreamKeyEvent);
-channels.upstreamKey.subscribe(listen);
+const topic = new Topic<UpstreamKeyEvent>();
+topic.subscribe((e) => events.push(e));
 afterEach(() => {
   events.length = 0;
 });
@@ -68,6 +68,9 @@ test('a failed key is reported, skipped, used only as a last resort, and back wh
     ]),
     secrets,
     quiet,
+    undefined,
+    Math.random,
+    topic,
   );
   ring.setState('a', 'failed', 'upstream answered 401');
   assert.deepEqual(

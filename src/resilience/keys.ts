@@ -17,10 +17,10 @@
  *   writing the file adds the key to rotation (the secret handle re-reads it).
  */
 import type { EnvironmentConfig } from '../config/types.ts';
-import { channels, publish, type UpstreamKeyEvent } from '../observe/events.ts';
+import type { Topic, UpstreamKeyEvent } from '../observe/events.ts';
 import type { SecretLookup } from '../pipeline/stage.ts';
+import { ConcurrencyLimiter } from './concurrency.ts';
 import type { KeyState } from './config.ts';
-import { Limiter } from './limiter.ts';
 
 export type RuntimeKeyState = KeyState | 'failed';
 
@@ -37,7 +37,7 @@ export class UpstreamKey {
   reason = 'config';
   /** Requests currently using this key (from send until the response is complete). */
   inflight = 0;
-  readonly limiter: Limiter | undefined;
+  readonly limiter: ConcurrencyLimiter | undefined;
   readonly #secrets: SecretLookup;
 
   constructor(
@@ -47,7 +47,7 @@ export class UpstreamKey {
     state: KeyState,
     weight: number,
     secrets: SecretLookup,
-    limiter: Limiter | undefined,
+    limiter: ConcurrencyLimiter | undefined,
   ) {
     this.environment = environment;
     this.id = id;
@@ -76,6 +76,7 @@ export class KeyRing {
   readonly keys: readonly UpstreamKey[];
   readonly #logger: KeyRingLogger;
   readonly #random: () => number;
+  readonly #events: Topic<UpstreamKeyEvent> | undefined;
 
   constructor(
     env: EnvironmentConfig,
@@ -83,8 +84,10 @@ export class KeyRing {
     logger: KeyRingLogger,
     perKeyLimit?: { limit: number; queue: number; queueTimeoutMs: number },
     random: () => number = Math.random,
+    events?: Topic<UpstreamKeyEvent>,
   ) {
     this.environment = env.name;
+    this.#events = events;
     this.#logger = logger;
     this.#random = random;
     const entries = env.upstreamKeys ?? [
@@ -100,7 +103,7 @@ export class KeyRing {
           k.weight,
           secrets,
           perKeyLimit
-            ? new Limiter(perKeyLimit.limit, perKeyLimit.queue, perKeyLimit.queueTimeoutMs)
+            ? new ConcurrencyLimiter(perKeyLimit.limit, perKeyLimit.queue, perKeyLimit.queueTimeoutMs)
             : undefined,
         ),
     );
@@ -154,8 +157,7 @@ export class KeyRing {
     if (state === 'failed' || state === 'disabled')
       this.#logger.warn(line, 'upstream key taken out of rotation');
     else this.#logger.info(line, 'upstream key state changed');
-    publish(
-      channels.upstreamKey,
+    this.#events?.publish(
       (): UpstreamKeyEvent => ({ environment: this.environment, keyId: id, state, reason, at: Date.now() }),
     );
     return true;

@@ -48,6 +48,14 @@ export interface Detector {
    * there, so plain prose is released at once.
    */
   pending?(text: string, from: number): number;
+  /**
+   * The detector's match pattern, when `find` is exactly "every match of this
+   * regex": lets a scanner test many detectors with one union regex first.
+   */
+  readonly pattern?: RegExp;
+  /** Likewise for `pending` and `open`: the regexes they run (each anchored at the end, `$`). */
+  readonly pendingPattern?: RegExp;
+  readonly openPattern?: RegExp;
 }
 
 interface RegexDetectorSpec {
@@ -82,6 +90,9 @@ export function regexDetector(spec: RegexDetectorSpec): Detector {
     rule: spec.rule,
     kind: spec.kind,
     label: spec.label,
+    pattern: spec.re,
+    pendingPattern: spec.pending,
+    openPattern: spec.open,
     find(text, from) {
       const out: Candidate[] = [];
       re.lastIndex = from;

@@ -1,9 +1,10 @@
 /**
  * Recording safety decisions: one `ex.decisions` entry per stage, action and
- * rule (the observe stage logs them, the ledger stores them), one event on
- * `channels.safety` (metrics by rule), and the `gantry-safety` response header.
+ * rule (the observe stage logs them, the ledger stores them), one event on the
+ * gateway's `events.safety` (metrics by rule), and the `gantry-safety` response
+ * header.
  */
-import { channels, publish, type SafetyEvent } from '../observe/events.ts';
+import type { SafetyEvent, Topic } from '../observe/events.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { Action } from './scanner.ts';
 
@@ -16,12 +17,17 @@ export const ACTION_NAME: Record<Action, SafetyAction> = {
   block: 'blocked',
 };
 
-/** Records one decision (once per stage, action and rule) and publishes it. */
-export function recordDecision(ex: Exchange, stage: SafetyStage, action: SafetyAction, rule: string): void {
+/** Records one decision (once per stage, action and rule) and publishes it on `events`. */
+export function recordDecision(
+  events: Topic<SafetyEvent>,
+  ex: Exchange,
+  stage: SafetyStage,
+  action: SafetyAction,
+  rule: string,
+): void {
   if (ex.decisions.some((d) => d.stage === stage && d.action === action && d.rule === rule)) return;
   ex.decisions.push({ stage, action, rule });
-  publish(
-    channels.safety,
+  events.publish(
     (): SafetyEvent => ({ stage, rule, action, client: ex.client?.name, stream: ex.stream, at: Date.now() }),
   );
 }

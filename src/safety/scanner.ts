@@ -68,6 +68,52 @@ interface Hit extends Candidate {
   rule: ScanRule;
 }
 
+/** The unions of one kind of pattern (`find`, `pending` or `open`) of a scanner's rules, one per flag set. */
+interface Union {
+  /** Rules whose pattern is in a union (the others run on their own). */
+  covers: Set<ScanRule>;
+  /** Where the leftmost match of any covered pattern starts at or after `from`, or -1. */
+  first(text: string, from: number): number;
+}
+
+/**
+ * One regex per flag set matching wherever any of the rules' patterns
+ * matches: its leftmost match is the leftmost match of any of them, so one
+ * search answers for all (most text matches nothing). Patterns with
+ * back-references stay out (group numbers shift in a union).
+ */
+function unionOf(rules: readonly ScanRule[], pick: (d: ScanRule['detector']) => RegExp | undefined): Union {
+  const byFlags = new Map<string, ScanRule[]>();
+  for (const r of rules) {
+    const p = pick(r.detector);
+    if (!p || /\\[1-9]/.test(p.source)) continue;
+    const flags = p.flags.replace(/[gdy]/g, '');
+    byFlags.set(flags, [...(byFlags.get(flags) ?? []), r]);
+  }
+  const unions: RegExp[] = [];
+  const covers = new Set<ScanRule>();
+  for (const [flags, group] of byFlags) {
+    try {
+      unions.push(new RegExp(group.map((r) => `(?:${pick(r.detector)!.source})`).join('|'), `${flags}g`));
+      for (const r of group) covers.add(r);
+    } catch {
+      // A union that does not compile: those detectors run on their own.
+    }
+  }
+  return {
+    covers,
+    first(text, from) {
+      let best = -1;
+      for (const u of unions) {
+        u.lastIndex = from;
+        const m = u.exec(text);
+        if (m && (best < 0 || m.index < best)) best = m.index;
+      }
+      return best;
+    },
+  };
+}
+
 export class TextScanner {
   readonly findings: Finding[] = [];
   blocked: Finding | undefined;
@@ -79,6 +125,9 @@ export class TextScanner {
   readonly #maxHold: number;
   /** Findings of the flag scanner already copied into `findings`. */
   #flagsSeen = 0;
+  readonly #finds: Union;
+  readonly #pendings: Union;
+  readonly #opens: Union;
   /** Original text released since the flag scanner was last fed. */
   #judged = '';
   /** Original text not yet released. */
@@ -90,6 +139,9 @@ export class TextScanner {
     const flags = flagsOnly ? [] : rules.filter((r) => r.action === 'flag');
     this.#rules = flagsOnly ? rules : rules.filter((r) => r.action !== 'flag');
     this.#flags = flags.length > 0 ? new TextScanner(flags, options, true) : undefined;
+    this.#finds = unionOf(this.#rules, (d) => d.pattern);
+    this.#pendings = unionOf(this.#rules, (d) => d.pendingPattern);
+    this.#opens = unionOf(this.#rules, (d) => d.openPattern);
     this.#holdBack = options.holdBack ?? 64;
     this.#maxHold = Math.max(this.#holdBack, options.maxHold ?? 16_384);
   }
@@ -139,17 +191,30 @@ export class TextScanner {
     if (end === from) return '';
     let cut = end;
     const hits: Hit[] = [];
+    // Most text matches no detector: one union regex says so for all of them at once,
+    // and the unions of the `pending` and `open` patterns give their earliest start directly.
+    const anyMatch = this.#finds.covers.size === 0 || this.#finds.first(text, from) >= 0;
+    if (!final) {
+      const p = this.#pendings.first(text, from);
+      if (p >= 0 && p < cut) cut = p;
+      const o = this.#opens.first(text, from);
+      if (o >= 0 && o < cut) cut = o;
+    }
     for (const rule of this.#rules) {
       const d = rule.detector;
-      for (const c of d.find(text, from)) hits.push({ ...c, rule });
+      if (anyMatch || !this.#finds.covers.has(rule)) {
+        for (const c of d.find(text, from)) hits.push({ ...c, rule });
+      }
       if (final) continue;
       if (d.pending) {
-        const p = d.pending(text, from);
-        if (p >= 0 && p < cut) cut = p;
+        if (!this.#pendings.covers.has(rule)) {
+          const p = d.pending(text, from);
+          if (p >= 0 && p < cut) cut = p;
+        }
       } else {
         cut = Math.min(cut, Math.max(from, end - this.#holdBack));
       }
-      if (d.open) {
+      if (d.open && !this.#opens.covers.has(rule)) {
         const o = d.open(text, from);
         if (o >= 0 && o < cut) cut = o;
       }

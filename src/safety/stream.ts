@@ -1,25 +1,30 @@
 /**
- * Scanning a Messages SSE stream while it flows.
+ * Scanning a Messages SSE stream while it flows, as the one transform of the
+ * relay's event chain (src/pipeline/upstream/relay.ts): the relay decodes each
+ * event once and hands it here; this module parses only the events it
+ * inspects and encodes only what it changes.
  *
- * `scanSseStream` wraps the event-aligned chunks the upstream stage relays. It
- * decodes events (SseDecoder) and:
- * - feeds every `text_delta` of a text block to that block's `TextScanner`
- *   and re-emits the released part as a `text_delta` of the same index (a
- *   delta whose text is all held back is not emitted yet);
- * - flushes a block's held text just before its `content_block_stop`, and all
- *   held text before `message_delta`, `message_stop`, `error` and at the end;
- * - passes every other event (message_start, ping, thinking, tool_use JSON,
- *   citations, signatures, errors) through unchanged and in order;
- * - when a `block` rule matches, emits the text before the match, then an SSE
- *   `error` event (`output_blocked`), and stops reading the upstream.
+ * - `content_block_start` of a text block (parsed) opens a `TextScanner` for
+ *   its index; other `content_block_start` events pass untouched;
+ * - `content_block_delta` with a `text_delta` of a scanned block (parsed) is
+ *   fed to that block's scanner and re-emitted as a `text_delta` carrying the
+ *   released part (a delta whose text is all held back emits nothing yet);
+ *   other deltas (tool input JSON, thinking, signatures, citations) are
+ *   recognised from their bytes and pass untouched, unparsed;
+ * - `content_block_stop` flushes that block's held text before it;
+ *   `message_delta`, `message_stop` and `error` flush every block; the end of
+ *   the stream flushes what is left;
+ * - every other event passes untouched;
+ * - when a `block` rule matches, the text before the match is emitted, then an
+ *   SSE `error` event (`output_blocked`), and the stream stops.
  *
- * Events are re-encoded as `event: <name>\ndata: <data>\n\n`, the API's own
- * framing, so passed-through events are byte-identical for API streams.
+ * Bound: each scanner holds at most `maxHold` characters (`safety.stream.max_hold_chars`).
  *
  * @example
- *   ex.response.body = scanSseStream(ex.response.body, rules, { holdBack: 64 }, onFinding);
+ *   ex.response.events.transform = new StreamScanner(rules, { holdBack: 64 }, hooks);
  */
-import { encodeEvent, SseDecoder, type SseEvent } from '../anthropic/sse.ts';
+import { encodeEvent, type SseEvent } from '../anthropic/sse.ts';
+import { forwardEvents, type SseTransform, type SseTransformResult } from '../pipeline/upstream/relay.ts';
 import { type Finding, type ScannerOptions, type ScanRule, TextScanner } from './scanner.ts';
 
 export interface StreamScanHooks {
@@ -41,10 +46,6 @@ export function blockedEvent(rule: string): string {
   });
 }
 
-function raw(ev: SseEvent): string {
-  return `${ev.event === undefined ? '' : `event: ${ev.event}\n`}data: ${ev.data}\n\n`;
-}
-
 const textDelta = (index: number, text: string) =>
   encodeEvent('content_block_delta', {
     type: 'content_block_delta',
@@ -52,103 +53,124 @@ const textDelta = (index: number, text: string) =>
     delta: { type: 'text_delta', text },
   });
 
+const PASS: SseTransformResult = undefined;
+
+interface BlockEvent {
+  index?: number;
+  content_block?: { type?: string };
+  delta?: { type?: string; text?: string };
+}
+
+function parse(data: string): BlockEvent | undefined {
+  try {
+    const v = JSON.parse(data) as unknown;
+    return typeof v === 'object' && v !== null ? (v as BlockEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class StreamScanner implements SseTransform {
+  readonly #rules: readonly ScanRule[];
+  readonly #options: ScannerOptions;
+  readonly #hooks: StreamScanHooks;
+  readonly #scanners = new Map<number, TextScanner>();
+  readonly #reported = new Map<TextScanner, number>();
+  #blocked = false;
+
+  constructor(rules: readonly ScanRule[], options: ScannerOptions, hooks: StreamScanHooks = {}) {
+    this.#rules = rules;
+    this.#options = options;
+    this.#hooks = hooks;
+  }
+
+  /** Records findings released since the last call; returns the blocking one, if any. */
+  #report(s: TextScanner): Finding | undefined {
+    const seen = this.#reported.get(s) ?? 0;
+    for (let i = seen; i < s.findings.length; i++) this.#hooks.onFinding?.(s.findings[i]);
+    this.#reported.set(s, s.findings.length);
+    if (s.blocked) {
+      this.#blocked = true;
+      this.#hooks.onBlocked?.(s.blocked);
+      return s.blocked;
+    }
+    return undefined;
+  }
+
+  /** Releases the held text of one block (or all), with the error event when it blocks. */
+  #flush(index: number | undefined): string {
+    let out = '';
+    for (const [i, s] of this.#scanners) {
+      if (index !== undefined && i !== index) continue;
+      const text = s.flush();
+      if (text) out += textDelta(i, text);
+      const b = this.#report(s);
+      this.#scanners.delete(i);
+      if (b) return out + blockedEvent(b.rule);
+    }
+    return out;
+  }
+
+  event(ev: SseEvent): SseTransformResult {
+    if (this.#blocked) return { emit: '', stop: true };
+    switch (ev.event) {
+      case 'content_block_start': {
+        if (!ev.data.includes('"text"')) return PASS;
+        const data = parse(ev.data);
+        if (data?.content_block?.type === 'text' && typeof data.index === 'number') {
+          this.#scanners.set(data.index, new TextScanner(this.#rules, this.#options));
+        }
+        return PASS;
+      }
+      case 'content_block_delta': {
+        if (this.#scanners.size === 0 || !ev.data.includes('"text_delta"')) return PASS;
+        const data = parse(ev.data);
+        const s = typeof data?.index === 'number' ? this.#scanners.get(data.index) : undefined;
+        if (!s || data?.delta?.type !== 'text_delta' || typeof data.delta.text !== 'string') return PASS;
+        const released = s.push(data.delta.text);
+        const out = released ? textDelta(data.index as number, released) : '';
+        const b = this.#report(s);
+        return b ? { emit: out + blockedEvent(b.rule), stop: true } : { emit: out };
+      }
+      case 'content_block_stop': {
+        if (this.#scanners.size === 0) return PASS;
+        const data = parse(ev.data);
+        const out = typeof data?.index === 'number' ? this.#flush(data.index) : '';
+        if (this.#blocked) return { emit: out, stop: true };
+        return out ? { emit: out, pass: true } : PASS;
+      }
+      case 'message_delta':
+      case 'message_stop':
+      case 'error': {
+        if (this.#scanners.size === 0) return PASS;
+        const out = this.#flush(undefined);
+        if (this.#blocked) return { emit: out, stop: true };
+        return out ? { emit: out, pass: true } : PASS;
+      }
+      default:
+        return PASS;
+    }
+  }
+
+  end(): string {
+    return this.#blocked ? '' : this.#flush(undefined);
+  }
+}
+
+/**
+ * A byte stream through the relay's event chain with a `StreamScanner` as its
+ * transform, without an upstream: what a client receives for `body` (tests and
+ * benchmarks use it).
+ */
 export async function* scanSseStream(
   body: AsyncIterable<Buffer>,
   rules: readonly ScanRule[],
   options: ScannerOptions,
   hooks: StreamScanHooks = {},
 ): AsyncGenerator<Buffer> {
-  const decoder = new SseDecoder();
-  const scanners = new Map<number, TextScanner>();
-  let reported = new Map<TextScanner, number>();
-  let blocked = false;
-
-  /** Records findings released since the last call; returns the blocking one, if any. */
-  const report = (s: TextScanner) => {
-    const seen = reported.get(s) ?? 0;
-    for (let i = seen; i < s.findings.length; i++) hooks.onFinding?.(s.findings[i]);
-    reported.set(s, s.findings.length);
-    if (s.blocked) {
-      blocked = true;
-      hooks.onBlocked?.(s.blocked);
-      return s.blocked;
-    }
-    return undefined;
-  };
-
-  /** Releases the held text of one block (or all), with its error event when it blocks. */
-  const flush = (index: number | undefined): string => {
-    let out = '';
-    for (const [i, s] of scanners) {
-      if (index !== undefined && i !== index) continue;
-      const text = s.flush();
-      if (text) out += textDelta(i, text);
-      const b = report(s);
-      scanners.delete(i);
-      if (b) return out + blockedEvent(b.rule);
-    }
-    return out;
-  };
-
-  const onEvent = (ev: SseEvent): string => {
-    let data: {
-      type?: string;
-      index?: number;
-      content_block?: { type?: string };
-      delta?: { type?: string; text?: string };
-    };
-    try {
-      data = JSON.parse(ev.data);
-    } catch {
-      return raw(ev);
-    }
-    switch (ev.event ?? data.type) {
-      case 'content_block_start':
-        if (data.content_block?.type === 'text' && typeof data.index === 'number') {
-          scanners.set(data.index, new TextScanner(rules, options));
-        }
-        return raw(ev);
-      case 'content_block_delta': {
-        const s = typeof data.index === 'number' ? scanners.get(data.index) : undefined;
-        if (!s || data.delta?.type !== 'text_delta' || typeof data.delta.text !== 'string') return raw(ev);
-        const text = s.push(data.delta.text);
-        const out = text ? textDelta(data.index as number, text) : '';
-        const b = report(s);
-        return b ? out + blockedEvent(b.rule) : out;
-      }
-      case 'content_block_stop': {
-        const out = typeof data.index === 'number' ? flush(data.index) : '';
-        return blocked ? out : out + raw(ev);
-      }
-      case 'message_delta':
-      case 'message_stop':
-      case 'error': {
-        const out = flush(undefined);
-        return blocked ? out : out + raw(ev);
-      }
-      default:
-        return raw(ev);
-    }
-  };
-
-  const iterator = body[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) break;
-      let out = '';
-      for (const ev of decoder.push(next.value)) {
-        out += onEvent(ev);
-        if (blocked) break;
-      }
-      if (out) yield Buffer.from(out);
-      if (blocked) return;
-    }
-    const out = flush(undefined);
-    if (out) yield Buffer.from(out);
-  } finally {
-    reported = new Map();
-    // Stop the upstream relay (it releases the connection) when we end early.
-    await iterator.return?.();
-  }
+  const transform = new StreamScanner(rules, options, hooks);
+  const stopped = yield* forwardEvents(body, { transform }, () => {});
+  if (stopped) return;
+  const tail = transform.end();
+  if (tail) yield Buffer.from(tail);
 }

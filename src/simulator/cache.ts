@@ -21,16 +21,17 @@
  * admitted (`commit`), i.e. when its response begins.
  */
 import { createHash, type Hash } from 'node:crypto';
+import {
+  type CacheTtl,
+  LOOKBACK_BLOCKS as LOOKBACK,
+  MAX_BREAKPOINTS,
+  minCacheableTokens,
+  CACHE_TTL_MS as TTL_MS,
+} from '../anthropic/caching.ts';
 import type { ModelEntry } from '../anthropic/models.ts';
 import type { TokenBlock } from '../anthropic/tokens.ts';
 
-export const MAX_BREAKPOINTS = 4;
-export const LOOKBACK = 20;
-export const TTL_MS = { '5m': 5 * 60_000, '1h': 60 * 60_000 } as const;
-/** Minimum cacheable length used when the catalog has none for the model (unconfirmed in the reference). */
-export const DEFAULT_MIN_CACHEABLE = 1024;
-
-export type Ttl = keyof typeof TTL_MS;
+export type Ttl = CacheTtl;
 
 export interface CacheUsage {
   input_tokens: number;
@@ -196,7 +197,7 @@ export class PromptCache {
   ): CachePlan | CacheError {
     const found = findBreakpoints(blocks, body.cache_control);
     if (!Array.isArray(found)) return found;
-    const min = model.min_cacheable_tokens ?? DEFAULT_MIN_CACHEABLE;
+    const min = minCacheableTokens(model);
     const bps = found.filter((bp) => blocks[bp.pos].cumulative >= min);
     if (bps.length === 0) return { usage: uncachedUsage(total), commit: () => {} };
 

@@ -263,7 +263,8 @@ export function registerControl(app: FastifyInstance, state: SimulatorState): vo
     if (q.method) data = data.filter((r) => r.method === q.method.toUpperCase());
     const limit = Number(q.limit);
     if (Number.isInteger(limit) && limit > 0) data = data.slice(-limit);
-    return { data };
+    // Bodies are shown to 64 levels: a hostile body must never break the request log.
+    return { data: data.map((r) => ({ ...r, body: depthLimited(r.body, LOGGED_BODY_DEPTH) })) };
   });
   route('DELETE', '/requests', null, () => {
     state.requests.clear();
@@ -293,4 +294,17 @@ export function registerControl(app: FastifyInstance, state: SimulatorState): vo
     if (b.cancelMs !== undefined) state.batches.cancelMs = b.cancelMs;
     return { processingMs: state.batches.processingMs, cancelMs: state.batches.cancelMs };
   });
+}
+
+/** How deep `GET /_sim/requests` shows a request body. */
+const LOGGED_BODY_DEPTH = 64;
+
+/** A copy of `value` with what lies deeper than `max` levels replaced by a marker string. */
+export function depthLimited(value: unknown, max: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (max <= 0) return '[nested deeper than the request log shows]';
+  if (Array.isArray(value)) return value.map((v) => depthLimited(v, max - 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = depthLimited(v, max - 1);
+  return out;
 }

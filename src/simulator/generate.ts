@@ -2,7 +2,8 @@
  * Deterministic replies: what the simulated model "says".
  *
  * Order of precedence: a scripted response (control API) → forced tool use
- * (`tool_choice` `tool` / `any`) → echo of the last user text (or seeded lorem
+ * (`tool_choice` `tool` / `any`) → JSON for a structured-output request
+ * (`output_config.format`, structured.ts) → echo of the last user text (or seeded lorem
  * when that text is empty or lorem mode is on). A thinking block comes first
  * when `thinking` is `enabled` / `adaptive`. The reply is bounded by
  * `max_tokens` under the token estimate of `anthropic/tokens.ts` and cut at
@@ -12,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { newId } from '../anthropic/ids.ts';
 import { estimateJsonTokens, estimateTextTokens, truncateToTokens } from '../anthropic/tokens.ts';
 import { hash32, lorem } from './random.ts';
+import { outputSchemaOf, valueForSchema } from './structured.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -169,6 +171,12 @@ function plan(body: Obj, o: ReplyOptions): ReplyBlock[] {
       blocks.push(toolUseBlock(body, tool.name as string));
       return blocks;
     }
+  }
+  // Structured outputs: the reply is JSON that validates against the requested schema (structured.ts).
+  const schema = outputSchemaOf(body);
+  if (schema !== undefined) {
+    blocks.push({ type: 'text', text: JSON.stringify(valueForSchema(schema)) });
+    return blocks;
   }
   const text =
     o.mode === 'lorem' || userText.trim() === ''

@@ -4,6 +4,7 @@
  * on every request and must stay cheap.
  */
 import { closestModelIds, type ModelEntry, resolveModel } from '../anthropic/models.ts';
+import { outputFormatProblem } from './structured.ts';
 
 export const API_VERSIONS = ['2023-06-01', '2026-10-21'] as const;
 export type ApiVersion = (typeof API_VERSIONS)[number];
@@ -87,6 +88,8 @@ export function validateMessagesBody(
       return bad('stream: Input should be a valid boolean');
     }
   }
+  const formatProblem = outputFormatProblem(body);
+  if (formatProblem !== undefined) return bad(formatProblem);
   if (messages.length === 0) return bad('messages: at least one message is required');
   if (messages.length > 100_000) return bad('messages: at most 100000 messages are allowed');
   for (let i = 0; i < messages.length; i++) {
