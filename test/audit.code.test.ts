@@ -325,3 +325,136 @@ describe('what counts as logging content, and as an input bound', () => {
     );
   });
 });
+
+describe('the failures issue 15 reports stay fixed', () => {
+  const ASK = [
+    "import { client } from './client.ts';",
+    'export async function ask(q: string) {',
+    "  return client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 512, messages: [{ role: 'user', content: q }] });",
+    '}',
+  ].join('\n');
+
+  test('status checks, request ids, fallbacks and length checks unrelated to the Claude call do not count', () => {
+    const get = audit({
+      'src/client.ts': CLIENT,
+      'src/ask.ts': ASK,
+      'src/sheets.ts': [
+        'export async function readSheet(url: string) {',
+        '  const res = await fetch(url);',
+        "  if (res.status === 429) throw new Error('sheets quota');",
+        "  if (res.status === 401 || res.status === 400 || res.status === 500 || res.status === 529) throw new Error('sheets');",
+        '  return res.json();',
+        '}',
+      ].join('\n'),
+      'src/lambda.ts': [
+        'export const handler = async (event: unknown, context: { awsRequestId: string }) => {',
+        '  const request_id = context.awsRequestId;',
+        '  console.log({ request_id });',
+        '};',
+      ].join('\n'),
+      'src/components/Avatar.tsx': [
+        'export function AvatarFallback({ name }: { name: string }) { return <span>{name.slice(0, 2)}</span>; }',
+        'export function Page({ interactions }: { interactions: string[] }) {',
+        '  if (interactions.length > 5) return <p>Too many</p>;',
+        '  return <AvatarFallback name="x" />;',
+        '}',
+      ].join('\n'),
+    });
+    assert.equal(get('ERR-1').outcome, 'fail');
+    assert.equal(get('ERR-3').outcome, 'fail');
+    assert.equal(get('REL-2').outcome, 'manual');
+    assert.equal(get('SAFE-2').outcome, 'fail');
+  });
+
+  test('placeholder keys in example env files are not keys', () => {
+    const c = audit({
+      'src/client.ts': CLIENT,
+      '.env.example': [
+        'ANTHROPIC_API_KEY=sk-ant-xxx',
+        'CLAUDE_API_KEY=sk-ant-CHANGE_ME',
+        'ANTHROPIC_KEY=your_value_here',
+        'ANTHROPIC_API_KEY_PROD=sk-ant-api03-your-api-key-here',
+      ].join('\n'),
+    })('KEY-2');
+    assert.equal(c.outcome, 'pass');
+  });
+
+  test('a prompt built by a function and one read from system.md are sized; uncached long ones fail', () => {
+    const section =
+      'You review pull requests for the payments team: check error handling, logging and tests. ';
+    const c = audit({
+      'prompts/system.md': section.repeat(90),
+      'app/prompts.py': [
+        'def build_prompt(team):',
+        `    rules = ${JSON.stringify(section.repeat(80))}`,
+        '    return f"You work for {team}.\\n" + rules',
+      ].join('\n'),
+      'app/main.py': [
+        'import anthropic',
+        'from app.prompts import build_prompt',
+        'SYSTEM_FILE = open("prompts/system.md").read()',
+        'client = anthropic.Anthropic(max_retries=4, timeout=90)',
+        'def review(diff):',
+        '    return client.messages.create(model="claude-sonnet-4-6", max_tokens=2048, system=build_prompt("payments"), messages=[{"role": "user", "content": diff}])',
+        'def triage(issue):',
+        '    return client.messages.create(model="claude-sonnet-4-6", max_tokens=1024, system=SYSTEM_FILE, messages=[{"role": "user", "content": issue}])',
+      ].join('\n'),
+    })('COST-6');
+    assert.equal(c.outcome, 'fail');
+    assert.equal(c.findings.filter((f) => f.level === 'fail').length, 2);
+  });
+
+  test("a wrapper's max_tokens through its callers (1,500 and 4,096) and an imported 1,024 are realistic", () => {
+    const c = audit({
+      'src/client.ts': CLIENT,
+      'src/limits.ts': 'export const SHORT_ANSWER = 1024;\n',
+      'src/llm.ts': [
+        "import { client } from './client.ts';",
+        'export function complete(q: string, maxTokens: number) {',
+        "  return client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: maxTokens, messages: [{ role: 'user', content: q }] });",
+        '}',
+      ].join('\n'),
+      'src/a.ts':
+        "import { complete } from './llm.ts';\nexport const a = (q: string) => complete(q, 1500);\n",
+      'src/b.ts':
+        "import { complete } from './llm.ts';\nexport const b = (q: string) => complete(q, 4096);\n",
+      'src/c.ts': [
+        "import { client } from './client.ts';",
+        "import { SHORT_ANSWER } from './limits.ts';",
+        "export const c = (q: string) => client.messages.create({ model: 'claude-haiku-4-5', max_tokens: SHORT_ANSWER, messages: [{ role: 'user', content: q }] });",
+      ].join('\n'),
+    })('COST-5');
+    assert.equal(c.outcome, 'pass');
+    assert.match(text(c), /max_tokens 1500[\s\S]*max_tokens 4096|max_tokens 4096[\s\S]*max_tokens 1500/);
+    assert.match(text(c), /src\/c\.ts:3 max_tokens 1024/);
+  });
+
+  test('a /healthz route whose helper in another module calls count_tokens passes', () => {
+    const c = audit({
+      'src/client.ts': CLIENT,
+      'src/probe.ts': [
+        "import { client } from './client.ts';",
+        "export async function claudeReachable() { await client.messages.countTokens({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'ping' }] }); return true; }",
+      ].join('\n'),
+      'src/server.ts': [
+        "import express from 'express';",
+        "import { claudeReachable } from './probe.ts';",
+        'const app = express();',
+        "app.get('/healthz', async (_req, res) => res.json({ ok: await claudeReachable() }));",
+      ].join('\n'),
+    })('REL-3');
+    assert.equal(c.outcome, 'pass');
+    assert.match(
+      text(c),
+      /src\/server\.ts:4 health route \/healthz probes with count_tokens \(src\/probe\.ts:2\)/,
+    );
+  });
+
+  test('a model id that does not exist in a .env file fails', () => {
+    const c = audit({ 'src/client.ts': CLIENT, '.env': 'COACH_MODEL_ID=claude-opus-4-5-20250514\n' })(
+      'COST-4',
+    );
+    assert.equal(c.outcome, 'fail');
+    assert.match(text(c), /\.env:1 unknown model id claude-opus-4-5-20250514; did you mean claude-opus-4-5/);
+  });
+});
