@@ -28,3 +28,15 @@ export function materialize(name: string, opts: { git?: boolean } = {}): string 
   }
   return dir;
 }
+
+/** A made-up credential that looks real (mixed case, digits, high entropy); `seed` makes it repeatable. */
+export function lookalikeKey(seed: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let x = seed * 2654435761 + 1;
+  let body = '';
+  for (let i = 0; i < 86; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    body += alphabet[Math.floor(x / 65536) % alphabet.length];
+  }
+  return `sk-ant-api03-${body}-AA`;
+}

@@ -322,7 +322,7 @@ describe('markdown, github, json, terminal', () => {
 
   test('github emits workflow commands with file and line', () => {
     const gh = render(failing, 'github', { failOn: 'fail' });
-    assert.match(gh, /^::error file=src\/client\.ts,line=4,title=ERR-2 .*::maxRetries is 8/m);
+    assert.match(gh, /^::error file=src\/client\.ts,line=4,title=ERR-2 .*::maxRetries gives 8 retries/m);
     assert.match(gh, /^::warning file=docs\/RUNBOOK\.md,line=1,title=INFRA-3/m);
     assert.match(gh, /^::notice title=gantry::30 checks/m);
   });

@@ -11,7 +11,7 @@ import { before, describe, test } from 'node:test';
 import { runAudit } from '../src/audit/audit.ts';
 import { CHECK_IDS } from '../src/audit/checks-table.ts';
 import type { AuditReport, CheckResult, Outcome } from '../src/audit/result.ts';
-import { materialize } from './audit-support.ts';
+import { lookalikeKey, materialize } from './audit-support.ts';
 
 const reports: Record<string, AuditReport> = {};
 const NOW = new Date('2026-11-28T00:00:00Z');
@@ -65,11 +65,11 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
   },
   'ERR-1': {
     bad: [
-      ['ts-fail', 'fail', /package\.json:1 .*no catch/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*no API error kind is distinguished[\s\S]*src\/chat\.ts:21 /],
       [
         'py-fail',
         'warn',
-        /app\/main\.py:23 .*authentication_error, invalid_request_error, api_error, overloaded_error/,
+        /app\/main\.py:22 .*does not distinguish authentication_error, invalid_request_error, api_error, overloaded_error[\s\S]*app\/main\.py:23 .*handles rate_limit_error/,
       ],
     ],
     good: [
@@ -86,19 +86,19 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
       [
         'ts-fail',
         'fail',
-        /src\/client\.ts:3 .*default is 2[\s\S]*src\/client\.ts:4 .*maxRetries is 8[\s\S]*src\/client\.ts:5 .*Number\(process\.env\.RETRIES\).*not resolvable/,
+        /src\/client\.ts:3 .*default is 2[\s\S]*src\/client\.ts:4 .*maxRetries gives 8 retries[\s\S]*src\/client\.ts:5 .*could not resolve the retry setting: environment variable RETRIES/,
       ],
-      ['py-fail', 'fail', /app\/main\.py:8 .*maxRetries is 1/],
+      ['py-fail', 'fail', /app\/main\.py:8 .*max_retries gives 1 retry; expected 3-5/],
     ],
     good: [
-      ['ts-pass', 'pass', /src\/client\.ts:10 .*maxRetries 4/],
-      ['py-pass', 'pass', /app\/main\.py:21 .*maxRetries 4/],
+      ['ts-pass', 'pass', /src\/client\.ts:10 .*maxRetries: 4 retries/],
+      ['py-pass', 'pass', /app\/main\.py:21 .*max_retries: 4 retries/],
     ],
   },
   'ERR-3': {
     bad: [
-      ['ts-fail', 'fail', /request_id/],
-      ['py-fail', 'fail', /requirements\.txt:1/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*never logged with the upstream request-id/],
+      ['py-fail', 'fail', /app\/main\.py:22 .*request-id/],
     ],
     good: [
       ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*requestID/],
@@ -116,7 +116,7 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
   },
   'COST-1': {
     bad: [['ts-fail', 'manual', /^$/]],
-    good: [['ts-pass', 'pass', /src\/client\.ts:\d+ .*anthropic-ratelimit-requests-limit/]],
+    good: [['ts-pass', 'pass', /src\/chat\.ts:\d+ .*anthropic-ratelimit-requests-remaining/]],
   },
   'COST-2': {
     bad: [
@@ -152,28 +152,36 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
       [
         'ts-fail',
         'fail',
-        /src\/chat\.ts:9 .*max_tokens 200000 exceeds claude-sonnet-4-5-20250929's maximum of 64000[\s\S]*`budget` \(not resolvable statically\)/,
+        /src\/chat\.ts:9 .*max_tokens 200000 exceeds claude-sonnet-4-5-20250929's maximum of 64000[\s\S]*could not resolve max_tokens: parameter `budget` of summarise/,
       ],
       ['py-fail', 'fail', /app\/main\.py:22 .*max_tokens 100000 exceeds/],
     ],
     good: [
-      ['ts-pass', 'pass', /src\/chat\.ts:13 .*max_tokens 1024/],
+      ['ts-pass', 'pass', /src\/chat\.ts:15 .*max_tokens 1024/],
       ['gateway', 'pass', /app\/main\.py:10 .*max_tokens 512/],
     ],
   },
   'COST-6': {
     bad: [
-      ['ts-fail', 'fail', /src\/chat\.ts:10 .*system prompt of \d+ characters sent without cache_control/],
+      [
+        'ts-fail',
+        'fail',
+        /src\/chat\.ts:10 .*system prompt \+ tools of ~\d+ tokens \(minimum cacheable 1024\) sent without cache_control/,
+      ],
     ],
     good: [
-      ['ts-pass', 'pass', /src\/chat\.ts:14 .*cache_control/],
+      ['ts-pass', 'pass', /src\/chat\.ts:16 .*~\d+ tokens, cached/],
       ['py-fail', 'n/a', /^$/],
     ],
   },
   'REL-1': {
     bad: [
-      ['ts-fail', 'fail', /src\/client\.ts:3 .*default is 10 minutes[\s\S]*src\/client\.ts:4 .*600 s/],
-      ['py-fail', 'fail', /app\/main\.py:8 .*default[\s\S]*app\/main\.py:9 .*600 s/],
+      [
+        'ts-fail',
+        'fail',
+        /src\/client\.ts:3 .*timeout not set: a default of 10 min[\s\S]*src\/client\.ts:4 .*timeout is 10 min; expected 60-120 s/,
+      ],
+      ['py-fail', 'fail', /app\/main\.py:8 .*default of 10 min[\s\S]*app\/main\.py:9 .*timeout is 10 min/],
     ],
     good: [
       ['ts-pass', 'pass', /src\/client\.ts:10 .*timeout 90 s/],
@@ -183,19 +191,19 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
   'REL-2': {
     bad: [['ts-fail', 'manual', /^$/]],
     good: [
-      ['ts-pass', 'pass', /FALLBACK_ANSWER/],
-      ['py-pass', 'pass', /FALLBACK_MODEL/],
+      ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*fallback: breaker\.fallback/],
+      ['py-pass', 'pass', /app\/main\.py:\d+ .*degraded answer: ask_fallback/],
     ],
   },
   'REL-3': {
     bad: [
-      ['ts-fail', 'fail', /src\/health\.ts:5 .*unknown or retired model id/],
-      ['py-fail', 'fail', /app\/main\.py:12 .*unknown or retired/],
-      ['gateway', 'fail', /no \/health/],
+      ['ts-fail', 'fail', /src\/health\.ts:5 .*probes with an unknown model id \(claude-haiku-4-20250514\)/],
+      ['py-fail', 'fail', /app\/main\.py:1[23] .*probes with a retired model \(claude-3-haiku-20240307\)/],
+      ['gateway', 'n/a', /^$/],
     ],
     good: [
       ['ts-pass', 'pass', /src\/health\.ts:5 .*count_tokens/],
-      ['py-pass', 'pass', /app\/main\.py:26 .*count_tokens/],
+      ['py-pass', 'pass', /app\/main\.py:2[67] .*count_tokens/],
     ],
   },
   'OBS-1': {
@@ -204,28 +212,28 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
       ['py-fail', 'fail', /app\/main\.py:20 .*logger\.info/],
     ],
     good: [
-      ['ts-pass', 'pass', /src\/chat\.ts:51 .*console\.log\('template', prompt\)/],
+      ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*console\.log\('template', prompt\)/],
       ['py-pass', 'pass', /^$/],
     ],
   },
   'OBS-2': {
     bad: [
-      ['ts-fail', 'fail', /no latency histogram/],
-      ['gateway', 'fail', /gantry\.yaml:1/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*no latency metric around this call/],
+      ['gateway', 'fail', /app\/main\.py:10 .*no latency metric/],
     ],
     good: [
-      ['ts-pass', 'pass', /uses prom-client/],
-      ['py-pass', 'pass', /uses prometheus_client/],
+      ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*latency recorded: latency\.startTimer\(\)/],
+      ['py-pass', 'pass', /app\/main\.py:\d+ .*latency recorded: latency\.time\(\)/],
     ],
   },
   'OBS-3': {
     bad: [
-      ['ts-fail', 'fail', /no access to usage/],
-      ['py-fail', 'fail', /requirements\.txt:1/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*token usage of this call is never read/],
+      ['py-fail', 'fail', /app\/main\.py:22 .*token usage/],
     ],
     good: [
-      ['ts-pass', 'pass', /reads cache_read_input_tokens/],
-      ['py-pass', 'pass', /reads cache_creation_input_tokens/],
+      ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*reads cache read tokens/],
+      ['py-pass', 'pass', /app\/main\.py:\d+ .*reads cache write tokens/],
       ['gateway', 'pass', /ANTHROPIC_BASE_URL/],
     ],
   },
@@ -247,8 +255,8 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
   },
   'SAFE-2': {
     bad: [
-      ['ts-fail', 'fail', /no length check/],
-      ['py-fail', 'fail', /requirements\.txt:1/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*not length-limited/],
+      ['py-fail', 'fail', /app\/main\.py:22 .*not length-limited/],
     ],
     good: [
       ['ts-pass', 'pass', /src\/chat\.ts:\d+ .*userInput\.length > MAX_INPUT_CHARS/],
@@ -257,8 +265,8 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
   },
   'SAFE-3': {
     bad: [
-      ['ts-fail', 'fail', /no scan\/redact/],
-      ['py-fail', 'fail', /requirements\.txt:1/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*not scanned for secrets or PII/],
+      ['py-fail', 'fail', /app\/main\.py:22 .*not scanned/],
     ],
     good: [
       ['ts-pass', 'pass', /redactSecrets/],
@@ -267,8 +275,8 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
   },
   'SAFE-4': {
     bad: [
-      ['ts-fail', 'fail', /no moderation/],
-      ['py-fail', 'fail', /requirements\.txt:1/],
+      ['ts-fail', 'fail', /src\/chat\.ts:7 .*not moderated/],
+      ['py-fail', 'fail', /app\/main\.py:22 .*not moderated/],
     ],
     good: [
       ['ts-pass', 'pass', /moderate\(/],
@@ -336,12 +344,9 @@ describe('gantry audit: every checklist id, both ways', () => {
 describe('files and keys', () => {
   test('an ignored local .env is not a finding; a committed .env.production is', () => {
     const dir = materialize('ts-pass');
-    writeFileSync(join(dir, '.env'), 'ANTHROPIC_API_KEY=sk-ant-api03-LOCALLOCALLOCALLOCALLOCAL-ignored-AA\n');
+    writeFileSync(join(dir, '.env'), `ANTHROPIC_API_KEY=${lookalikeKey(1)}\n`);
     assert.equal(check2(runAudit(dir, { now: NOW }), 'KEY-2').outcome, 'pass');
-    writeFileSync(
-      join(dir, '.env.production'),
-      'ANTHROPIC_API_KEY=sk-ant-api03-PRODPRODPRODPRODPRODPROD-committed-AA\n',
-    );
+    writeFileSync(join(dir, '.env.production'), `ANTHROPIC_API_KEY=${lookalikeKey(2)}\n`);
     const r = runAudit(dir, { now: NOW });
     assert.equal(check2(r, 'KEY-2').outcome, 'fail');
     assert.match(evidenceText(check2(r, 'KEY-2')), /\.env\.production:1/);
@@ -353,14 +358,11 @@ describe('files and keys', () => {
     for (const d of ['node_modules/x', 'dist', 'venv/lib']) {
       const p = join(dir, d);
       mkdirSync(p, { recursive: true });
-      writeFileSync(join(p, 'leak.js'), "const k = 'sk-ant-api03-SKIPSKIPSKIPSKIPSKIPSKIP-skipped-AA';\n");
+      writeFileSync(join(p, 'leak.js'), `const k = '${lookalikeKey(3)}';\n`);
     }
     const r = runAudit(dir, { now: NOW });
     assert.equal(check2(r, 'KEY-2').outcome, 'pass');
-    writeFileSync(
-      join(dir, 'src', 'leak.js'),
-      "const k = 'sk-ant-api03-SEENSEENSEENSEENSEENSEEN-scanned-AA';\n",
-    );
+    writeFileSync(join(dir, 'src', 'leak.js'), `const k = '${lookalikeKey(4)}';\n`);
     assert.equal(check2(runAudit(dir, { now: NOW }), 'KEY-2').outcome, 'fail');
   });
 });

@@ -266,7 +266,7 @@ describe('Claude Code gateway protocol', () => {
   test('the gateway’s own 529 carries retry-after in whole seconds', async () => {
     sim.state.addFault({ kind: 'status', status: 500, count: 2, path: '/v1/messages' });
     const model = JSON.stringify({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 8,
       messages: [{ role: 'user', content: 'x' }],
     });

@@ -183,7 +183,7 @@ export async function runWorkload(stack: ConsoleStack, n = 40, spreadMs = 0): Pr
         key: i % 4 === 3 ? SEARCH_KEY : CHECKOUT_KEY,
         customer: i % 4 === 3 ? undefined : `cust-${(i % 3) + 1}`,
         stream: i % 3 === 0,
-        model: i % 5 === 4 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5',
+        model: i % 5 === 4 ? 'claude-sonnet-4-6' : 'claude-haiku-4-5',
       }),
     );
   }

@@ -211,7 +211,7 @@ test('each page’s data stays under 100 KB for a day of 100,000 requests', asyn
       client: `client-${i % 25}`,
       environment: 'default',
       customer: `customer-${i % 5_000}`,
-      model: i % 3 === 0 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5',
+      model: i % 3 === 0 ? 'claude-sonnet-4-6' : 'claude-haiku-4-5',
       requestedModel: null,
       stream: i % 2 === 0,
       status: i % 97 === 0 ? 529 : 200,

@@ -191,12 +191,12 @@ describe('gateway with limits on Redis', () => {
   test('downgrade: a spent budget switches the model, rewriting only the model bytes', async () => {
     sim.state.enqueue({ lorem: 80 });
     const first = await sdk('down')
-      .messages.create(params({ model: 'claude-sonnet-4-5', max_tokens: 400 }))
+      .messages.create(params({ model: 'claude-sonnet-4-6', max_tokens: 400 }))
       .withResponse();
     await done.of(first.response.headers.get('gantry-request-id'));
     await until(async () => (await budgetSpent('down')) > 0, 'the spend settled');
     const raw =
-      '{"model": "claude-sonnet-4-5","max_tokens":16, "messages":[{"role":"user","content":"model: \\"x\\""}],"metadata":{"model":"keep"}}';
+      '{"model": "claude-sonnet-4-6","max_tokens":16, "messages":[{"role":"user","content":"model: \\"x\\""}],"metadata":{"model":"keep"}}';
     const res = await fetch(`${gateway.url}/v1/messages`, {
       method: 'POST',
       headers: {

@@ -33,8 +33,8 @@ const KEY = 'gk_platformsTestKey000000000000000000000000000';
 const LIMITED = 'gk_platformsLimitedKey00000000000000000000000';
 const PACED = 'gk_platformsPacedKey0000000000000000000000000';
 const ADMIN = 'gk_platformsAdminKey0000000000000000000000000';
-const MODEL = 'claude-sonnet-4-5';
-const CANONICAL = 'claude-sonnet-4-5-20250929';
+const MODEL = 'claude-sonnet-4-6'; // claude-sonnet-4-5 is retired since 2026-11-30
+const CANONICAL = 'claude-sonnet-4-6';
 
 let sim: Simulator;
 const gateways: Gateway[] = [];

@@ -16,7 +16,7 @@ import { startResilientGateway } from './resilience-support.ts';
 import { type LogSink, logLine, UPSTREAM_KEY, until } from './support.ts';
 
 const VIRTUAL_KEY = 'gk_resilienceKey00000000000000000000000000000';
-const PRIMARY = 'claude-sonnet-4-5';
+const PRIMARY = 'claude-sonnet-4-6';
 const FALLBACK = 'claude-haiku-4-5';
 
 /** A JSON answer read loosely (tests assert on its shape). */

@@ -8,6 +8,7 @@ import {
   listModels,
   MODELS,
   resolveModel,
+  statusOf,
 } from './models.ts';
 
 describe('model catalog', () => {
@@ -145,5 +146,56 @@ describe('closestModelIds', () => {
     assert.equal(editDistance('kitten', 'sitting'), 3);
     assert.equal(editDistance('', 'abc'), 3);
     assert.equal(editDistance('same', 'same'), 0);
+  });
+});
+
+describe('statusOf: the lifecycle on a date, from the catalog dates', () => {
+  const sonnet45 = resolveModel('claude-sonnet-4-5')!;
+  const opus45 = resolveModel('claude-opus-4-5')!;
+
+  it('a deprecated model becomes retired on its retirement date (UTC midnight), not before', () => {
+    assert.equal(sonnet45.retires_at?.slice(0, 10), '2026-11-30');
+    assert.equal(statusOf(sonnet45, new Date('2026-11-29T23:59:59Z')), 'deprecated');
+    assert.equal(statusOf(sonnet45, new Date('2026-11-30T00:00:00Z')), 'retired');
+    assert.equal(statusOf(opus45, new Date('2026-12-04T00:00:00Z')), 'deprecated');
+    assert.equal(statusOf(opus45, new Date('2027-01-22T00:00:00Z')), 'retired');
+  });
+
+  it('an active model with a future deprecation date is deprecated from that date', () => {
+    const e = {
+      ...resolveModel('claude-haiku-4-5')!,
+      deprecated_at: '2027-03-01T00:00:00Z',
+      retires_at: null,
+    };
+    assert.equal(statusOf(e, new Date('2027-02-28T00:00:00Z')), e.lifecycle);
+    assert.equal(statusOf(e, new Date('2027-03-01T00:00:00Z')), 'deprecated');
+  });
+
+  it('a model recorded retired stays retired; active models without dates stay active', () => {
+    assert.equal(
+      statusOf(resolveModel('claude-3-opus-20240229')!, new Date('2020-01-01T00:00:00Z')),
+      'retired',
+    );
+    assert.equal(statusOf(resolveModel('claude-sonnet-5-5')!, new Date('2030-01-01T00:00:00Z')), 'active');
+    assert.equal(statusOf(resolveModel('claude-sonnet-4-6')!, new Date('2030-01-01T00:00:00Z')), 'legacy');
+  });
+
+  it('listModels, apiLifecycle and closestModelIds judge stages on the given date', () => {
+    const before = new Date('2026-11-29T00:00:00Z');
+    const after = new Date('2026-12-01T00:00:00Z');
+    const dep = (now: Date) => listModels({ lifecycle: ['deprecated'], now }).map((m) => m.id);
+    assert.ok(dep(before).includes('claude-sonnet-4-5-20250929'));
+    assert.ok(!dep(after).includes('claude-sonnet-4-5-20250929'));
+    assert.ok(
+      listModels({ lifecycle: ['retired'], now: after }).some((m) => m.id === 'claude-sonnet-4-5-20250929'),
+    );
+    assert.equal(apiLifecycle(sonnet45, before), 'deprecated');
+    assert.equal(apiLifecycle(sonnet45, after), 'retired');
+    assert.ok(
+      closestModelIds('claude-sonnet-4-5-x', 5, { now: before }).includes('claude-sonnet-4-5-20250929'),
+    );
+    assert.ok(
+      !closestModelIds('claude-sonnet-4-5-x', 5, { now: after }).includes('claude-sonnet-4-5-20250929'),
+    );
   });
 });

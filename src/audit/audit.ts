@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { evaluateAll, outcomeOf } from './checks.ts';
+import { evaluateAll, outcomeOf } from './checks/index.ts';
 import { CHECK_IDS, type CheckId } from './checks-table.ts';
 import { auditConfigSchema, type Waiver, waiverActive } from './config.ts';
 import { buildContext } from './context.ts';

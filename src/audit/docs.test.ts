@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CHECKS, SECTIONS, sectionOf } from './checks-table.ts';
+import { STYLES } from './clients/styles.ts';
+import { looksAt, withLooksAt, withStyleTable, wrap } from './docs-text.ts';
 
 const root = new URL('../../', import.meta.url);
 
@@ -43,4 +45,19 @@ test('the check ids are those of the go-live checklist, in order', () => {
       ...['INFRA-1', 'INFRA-2', 'INFRA-3', 'INFRA-4'],
     ],
   );
+});
+
+test('each check page says what the evaluator looks at (its header comment): node scripts/audit-docs.ts rewrites them', () => {
+  for (const c of CHECKS) {
+    const page = readFileSync(new URL(`docs/checks/${c.id}.md`, root), 'utf8');
+    assert.equal(page, withLooksAt(page, c.id), `docs/checks/${c.id}.md`);
+    assert.ok(page.includes(wrap(looksAt(c.id))), c.id);
+  }
+});
+
+test('the client-style table of docs/audit.md is rendered from STYLES', () => {
+  const doc = readFileSync(new URL('docs/audit.md', root), 'utf8');
+  assert.ok(doc.includes('<!-- styles:start'), 'docs/audit.md has the styles markers');
+  assert.equal(doc, withStyleTable(doc));
+  for (const s of Object.values(STYLES)) assert.ok(doc.includes(`| ${s.title} |`), s.id);
 });

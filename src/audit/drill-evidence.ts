@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Evaluation } from './checks.ts';
+import type { Evaluation } from './checks/util.ts';
 import type { AuditContext } from './context.ts';
 import { DOC_SPECS, findDoc } from './docs-spec.ts';
 

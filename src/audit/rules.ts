@@ -1,19 +1,11 @@
 /**
- * Loads src/audit/rules.yaml: the structural (ast-grep) and line rules the
- * checks consume. Validated here so a typo in the data fails loudly.
+ * Loads src/audit/rules.yaml: the line rules of the first pass (scan.ts) and
+ * the libraries that provide a control, by module name. Validated here so a
+ * typo in the data fails loudly. Code is read through the code model
+ * (src/audit/code/), not through these rules.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-
-export interface CodeRule {
-  id: string;
-  prefilter?: string[];
-  /** Compiled from `prefilter_regex`. */
-  prefilterRegex?: RegExp;
-  options?: Record<string, string[]>;
-  ts?: Record<string, unknown>;
-  py?: Record<string, unknown>;
-}
 
 export interface TextRule {
   id: string;
@@ -24,7 +16,6 @@ export interface TextRule {
 }
 
 export interface RuleSet {
-  code: CodeRule[];
   text: TextRule[];
   libraries: Record<string, string[]>;
 }
@@ -35,23 +26,10 @@ export function loadRules(path: URL | string = new URL('./rules.yaml', import.me
   if (cached && path instanceof URL && path.href === new URL('./rules.yaml', import.meta.url).href)
     return cached;
   const doc = parse(readFileSync(path, 'utf8')) as {
-    code?: unknown[];
     text?: unknown[];
     libraries?: Record<string, string[]>;
   };
-  const code: CodeRule[] = [];
   const seen = new Set<string>();
-  for (const raw of doc.code ?? []) {
-    const r = raw as CodeRule & { prefilter_regex?: string };
-    if (typeof r.id !== 'string' || seen.has(r.id))
-      throw new Error(`rules.yaml: bad or duplicate code rule id ${r.id}`);
-    if (r.prefilter_regex) r.prefilterRegex = new RegExp(r.prefilter_regex);
-    if (!r.prefilterRegex && (!Array.isArray(r.prefilter) || r.prefilter.length === 0))
-      throw new Error(`rules.yaml: ${r.id}: prefilter or prefilter_regex required`);
-    if (!r.ts && !r.py) throw new Error(`rules.yaml: ${r.id}: needs a ts or py rule`);
-    seen.add(r.id);
-    code.push(r);
-  }
   const text: TextRule[] = [];
   for (const raw of doc.text ?? []) {
     const r = raw as { id: string; files: string; regex: string; prefilter?: string[] };
@@ -65,7 +43,7 @@ export function loadRules(path: URL | string = new URL('./rules.yaml', import.me
       prefilter: r.prefilter,
     });
   }
-  const rules = { code, text, libraries: doc.libraries ?? {} };
+  const rules = { text, libraries: doc.libraries ?? {} };
   if (path instanceof URL) cached = rules;
   return rules;
 }

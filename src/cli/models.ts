@@ -2,13 +2,15 @@
  * `gantry models`: the model catalog Gantry prices with (src/anthropic/models.ts),
  * as a table or JSON, with its source and date.
  */
-import { CATALOG_SOURCE, listModels, type ModelEntry } from '../anthropic/models.ts';
+import { CATALOG_SOURCE, listModels, type ModelEntry, statusOf } from '../anthropic/models.ts';
 import { renderTable } from './table.ts';
 
 export interface ModelsOptions {
   json?: boolean;
   /** Include retired models. */
   all?: boolean;
+  /** The date lifecycles are judged on (default: now). */
+  now?: Date;
 }
 
 const usd = (v: number | null) => (v === null ? '?' : `$${v}`);
@@ -16,9 +18,15 @@ const tokens = (v: number | null) =>
   v === null ? '?' : v >= 1_000_000 ? `${v / 1_000_000}M` : `${v / 1000}K`;
 
 export function modelsText(opts: ModelsOptions = {}): string {
-  const models = listModels(opts.all ? {} : { lifecycle: ['active', 'legacy', 'deprecated'] });
+  const now = opts.now ?? new Date();
+  const models = listModels(opts.all ? {} : { lifecycle: ['active', 'legacy', 'deprecated'], now });
   if (opts.json) {
-    return JSON.stringify({ source: CATALOG_SOURCE.source, as_of: CATALOG_SOURCE.asOf, models }, null, 2);
+    const out = models.map((m) => ({ ...m, lifecycle: statusOf(m, now) }));
+    return JSON.stringify(
+      { source: CATALOG_SOURCE.source, as_of: CATALOG_SOURCE.asOf, models: out },
+      null,
+      2,
+    );
   }
   const header = [
     'model',
@@ -36,7 +44,7 @@ export function modelsText(opts: ModelsOptions = {}): string {
   const rows = models.map((m: ModelEntry) => [
     m.id,
     m.aliases.join(', '),
-    m.lifecycle + (m.retires_at ? ` (retires ${m.retires_at.slice(0, 10)})` : ''),
+    lifecycleText(m, now),
     tokens(m.context_window),
     tokens(m.max_output),
     usd(m.prices.input),
@@ -61,6 +69,14 @@ export function modelsText(opts: ModelsOptions = {}): string {
     'Prices: USD per million tokens; Batch API 50% off; inference_geo "us" 1.1x on Claude 4.6+; "?" = unconfirmed.',
     `Source: ${CATALOG_SOURCE.source}, as of ${CATALOG_SOURCE.asOf}.`,
   ].join('\n');
+}
+
+/** The stage on `now`, with the retirement date (future: "retires", past: "retired on"). */
+function lifecycleText(m: ModelEntry, now: Date): string {
+  const stage = statusOf(m, now);
+  if (!m.retires_at) return stage;
+  const day = m.retires_at.slice(0, 10);
+  return stage === 'retired' ? `retired (on ${day})` : `${stage} (retires ${day})`;
 }
 
 export async function run(opts: ModelsOptions): Promise<void> {

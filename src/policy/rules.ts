@@ -4,19 +4,26 @@
  * order and rewrites the body once.
  */
 import { MAX_BREAKPOINTS, minCacheableTokens } from '../anthropic/caching.ts';
-import { closestModelIds, type ModelEntry, resolveModel } from '../anthropic/models.ts';
+import { closestModelIds, type ModelEntry, resolveModel, statusOf } from '../anthropic/models.ts';
 import { estimateRequestTokens } from '../anthropic/tokens.ts';
 import type { ClientPolicy, RoutingRule } from './config.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Why a model id is refused, or undefined when the catalog knows it and it is not retired. */
-export function catalogRefusal(model: string, allowUnknown: boolean): string | undefined {
+/**
+ * Why a model id is refused, or undefined when the catalog knows it and it is
+ * not retired on `now` (a deprecated model is refused from its retirement date on).
+ */
+export function catalogRefusal(
+  model: string,
+  allowUnknown: boolean,
+  now: Date = new Date(),
+): string | undefined {
   const entry = resolveModel(model);
-  if (entry && entry.lifecycle !== 'retired') return undefined;
+  if (entry && statusOf(entry, now) !== 'retired') return undefined;
   if (!entry && allowUnknown) return undefined;
-  const near = closestModelIds(model, 3);
+  const near = closestModelIds(model, 3, { now });
   const what = entry
     ? `was retired on ${entry.retires_at?.slice(0, 10) ?? 'an earlier date'}`
     : 'is not a known model';

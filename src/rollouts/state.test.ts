@@ -15,7 +15,7 @@ const config = resolveRollouts(
     {
       id: 'r1',
       clients: ['app'],
-      baseline: { model: 'claude-sonnet-4-5' },
+      baseline: { model: 'claude-sonnet-4-6' },
       candidate: { model: 'claude-sonnet-4-6' },
       steps: [1, 5, 25, 50, 100],
       hold_ms: 60_000,
