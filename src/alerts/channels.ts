@@ -56,7 +56,7 @@ export interface Notification {
 }
 
 /** The generic webhook body (JSON). */
-export function webhookPayload(n: Notification): Record<string, unknown> {
+function webhookPayload(n: Notification): Record<string, unknown> {
   const a = n.alert;
   return {
     version: 1,
@@ -94,7 +94,7 @@ const EMOJI = {
 const COLOR = { warning: '#daa038', critical: '#d00000', resolved: '#2eb67d', test: '#439fe0' };
 
 /** A Slack incoming-webhook message: `text` (fallback and notification) plus a colored attachment. */
-export function slackPayload(n: Notification): Record<string, unknown> {
+function slackPayload(n: Notification): Record<string, unknown> {
   const a = n.alert;
   const head =
     n.kind === 'resolved'
@@ -124,10 +124,10 @@ export function slackPayload(n: Notification): Record<string, unknown> {
   };
 }
 
-export const PAGERDUTY_URL = 'https://events.pagerduty.com/v2/enqueue';
+const PAGERDUTY_URL = 'https://events.pagerduty.com/v2/enqueue';
 
 /** A PagerDuty Events API v2 event: `trigger` (also for severity changes and tests) or `resolve`. */
-export function pagerDutyPayload(n: Notification, routingKey: string): Record<string, unknown> {
+function pagerDutyPayload(n: Notification, routingKey: string): Record<string, unknown> {
   const a = n.alert;
   if (n.kind === 'resolved') {
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: a.key };

@@ -21,13 +21,7 @@ import { z } from 'zod';
 import { expected } from '../config/fields.ts';
 import { parseSecretRef, SecretRefError } from '../config/refs.ts';
 
-export const ALERT_METRICS = [
-  'error_rate_5xx',
-  'latency_p99',
-  'rate_429',
-  'budget_daily',
-  'auth_failures',
-] as const;
+const ALERT_METRICS = ['error_rate_5xx', 'latency_p99', 'rate_429', 'budget_daily', 'auth_failures'] as const;
 export type AlertMetric = (typeof ALERT_METRICS)[number];
 export type AlertScope = 'overall' | 'client' | 'model';
 export type Severity = 'warning' | 'critical';

@@ -81,7 +81,7 @@ const DESCRIBE: Record<AlertRule['metric'], string> = {
 };
 
 /** The Prometheus rule-file document for `rules`. */
-export function prometheusRulesDocument(rules: readonly AlertRule[]): {
+function prometheusRulesDocument(rules: readonly AlertRule[]): {
   groups: Array<{ name: string; rules: Array<Record<string, unknown>> }>;
 } {
   const out: Array<Record<string, unknown>> = [];

@@ -13,7 +13,7 @@ export const LOOKBACK_BLOCKS = 20;
 export const CACHE_TTL_MS = { '5m': 5 * 60_000, '1h': 60 * 60_000 } as const;
 export type CacheTtl = keyof typeof CACHE_TTL_MS;
 /** Minimum cacheable prompt assumed when the catalog has none for the model (unconfirmed in the reference). */
-export const DEFAULT_MIN_CACHEABLE_TOKENS = 1024;
+const DEFAULT_MIN_CACHEABLE_TOKENS = 1024;
 
 /** The shortest prefix a model caches, in tokens. */
 export function minCacheableTokens(model: Pick<ModelEntry, 'min_cacheable_tokens'> | undefined): number {

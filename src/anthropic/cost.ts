@@ -46,10 +46,10 @@ const NANO_PER_MICRO = 1000;
 export const nano = (price: number): number => Math.round(price * NANO_PER_MICRO);
 
 /** Prompt tokens of a request for the long-prompt band: input + cache reads + writes. */
-export const promptTokens = (u: Usage): number =>
+const promptTokens = (u: Usage): number =>
   u.inputTokens + u.cacheReadInputTokens + u.cacheCreation5mInputTokens + u.cacheCreation1hInputTokens;
 
-export function pricesFor(entry: ModelEntry, u: Usage): ModelPrices {
+function pricesFor(entry: ModelEntry, u: Usage): ModelPrices {
   const band = entry.long_prompt;
   return band && promptTokens(u) > band.above_prompt_tokens ? band.prices : entry.prices;
 }

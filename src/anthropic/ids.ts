@@ -8,7 +8,7 @@ let pool = randomBytes(4096);
 let offset = 0;
 
 /** A random base62 string of `length` characters (unbiased: bytes >= 248 are skipped). */
-export function base62(length: number): string {
+function base62(length: number): string {
   let out = '';
   while (out.length < length) {
     if (offset >= pool.length) {

@@ -20,10 +20,10 @@
 
 export const MESSAGE_OVERHEAD_TOKENS = 4;
 export const SYSTEM_OVERHEAD_TOKENS = 3;
-export const TOOL_OVERHEAD_TOKENS = 8;
-export const BLOCK_WRAPPER_TOKENS = 3;
+const TOOL_OVERHEAD_TOKENS = 8;
+const BLOCK_WRAPPER_TOKENS = 3;
 export const IMAGE_TOKENS = 1600;
-export const PDF_TOKENS_PER_100KB = 1500;
+const PDF_TOKENS_PER_100KB = 1500;
 
 /** Tokens of a text under the word rule (see the module comment). */
 export function estimateTextTokens(text: string): number {
@@ -162,7 +162,7 @@ function documentTokens(block: Obj): number {
 }
 
 /** Tokens of one tool definition (custom or server tool), cache_control excluded. */
-export function estimateToolTokens(tool: unknown): number {
+function estimateToolTokens(tool: unknown): number {
   if (!isObj(tool)) return 0;
   if (tool.input_schema !== undefined) {
     return (

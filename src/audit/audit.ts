@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { evaluateAll, outcomeOf } from './checks/index.ts';
-import { CHECK_IDS, type CheckId } from './checks-table.ts';
 import { auditConfigSchema, type Waiver, waiverActive } from './config.ts';
 import { buildContext } from './context.ts';
-import type { AuditReport, CheckResult, Finding, Outcome } from './result.ts';
+import type { AuditReport, CheckResult, Outcome } from './result.ts';
 import { loadRules } from './rules.ts';
 import { type Hit, scan } from './scan.ts';
 
@@ -59,7 +58,7 @@ export function runAudit(path: string, opts: AuditOptions = {}): AuditReport {
  * suppresses that finding. Without a reason it suppresses nothing and is
  * itself a finding (warn) of the named check.
  */
-export function applySuppressions(checks: CheckResult[], ignores: Hit[]): void {
+function applySuppressions(checks: CheckResult[], ignores: Hit[]): void {
   const byId = new Map(checks.map((c) => [c.id as string, c]));
   for (const ig of ignores) {
     const id = ig.groups?.[0];
@@ -84,7 +83,7 @@ export function applySuppressions(checks: CheckResult[], ignores: Hit[]): void {
   }
 }
 
-export function applyWaivers(
+function applyWaivers(
   checks: CheckResult[],
   raw: Record<string, unknown> | undefined,
   now: Date,
@@ -117,12 +116,4 @@ export type FailOn = 'warn' | 'fail';
 export function gateFailures(checks: CheckResult[], failOn: FailOn): CheckResult[] {
   const bad: Outcome[] = failOn === 'warn' ? ['fail', 'warn', 'error'] : ['fail', 'error'];
   return checks.filter((c) => bad.includes(c.outcome) && !c.waiver);
-}
-
-export function liveFindings(c: CheckResult): Finding[] {
-  return c.findings.filter((f) => !f.suppressed);
-}
-
-export function isCheckId(id: string): id is CheckId {
-  return (CHECK_IDS as readonly string[]).includes(id);
 }

@@ -267,10 +267,6 @@ export function sectionOf(id: string): SectionId {
   return id.split('-')[0] as SectionId;
 }
 
-export function checkDef(id: string): CheckDef | undefined {
-  return CHECKS.find((c) => c.id === id);
-}
-
 /** Docs page of a check, relative to the repository root. */
 export function docsLink(id: string): string {
   return `docs/checks/${id}.md`;

@@ -15,7 +15,7 @@ import { CHECK_IDS } from './checks-table.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export const waiverSchema = z.strictObject({
+const waiverSchema = z.strictObject({
   check: z.string().refine((v) => (CHECK_IDS as readonly string[]).includes(v), {
     error: `expected a checklist id (${CHECK_IDS[0]} … ${CHECK_IDS[CHECK_IDS.length - 1]})`,
   }),

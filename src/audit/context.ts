@@ -13,7 +13,7 @@ import { ConfigError, parseConfig } from '../config/load.ts';
 import { configSchema } from '../config/sections.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { type Recognition, recognise } from './clients/recognise.ts';
-import { readOption, type Site } from './clients/site.ts';
+import { readOption } from './clients/site.ts';
 import { CallGraph } from './code/callgraph.ts';
 import { isTestFile, Project } from './code/project.ts';
 import { Scopes } from './code/scope.ts';
@@ -77,7 +77,7 @@ export interface AuditContext {
 const ANCHORS = ['gantry.yaml', 'package.json', 'pyproject.toml', 'requirements.txt', 'setup.py'];
 
 /** The package a matched import line names (`@scope/pkg`, `pkg`, or a Python top-level module). */
-export function moduleOf(hit: Hit): string | undefined {
+function moduleOf(hit: Hit): string | undefined {
   const spec = hit.groups?.find((g) => g !== undefined);
   if (!spec) return undefined;
   if (hit.file.endsWith('.py')) return spec.split('.')[0];
@@ -318,9 +318,4 @@ export function configValue(info: GantryConfigInfo | undefined, path: string): u
     cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
-}
-
-/** Production request sites (not tests). */
-export function prodCalls(ctx: AuditContext): Site[] {
-  return ctx.claude.calls;
 }

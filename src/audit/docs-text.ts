@@ -61,7 +61,7 @@ const knob = (k: Knob | undefined): string => {
 };
 
 /** The client-style table of docs/audit.md. */
-export function styleTable(): string {
+function styleTable(): string {
   const rows = Object.values(STYLES).map(
     (s) =>
       `| ${s.title} | ${s.recognised} | ${knob(s.retries)} | ${knob(s.timeout)} | ${knob(s.maxTokens)} | ${s.knobsOn} |`,

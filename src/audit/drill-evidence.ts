@@ -18,9 +18,9 @@ import type { Evaluation } from './checks/util.ts';
 import type { AuditContext } from './context.ts';
 import { DOC_SPECS, findDoc } from './docs-spec.ts';
 
-export const DRILL_REPORT_FILE = /(^|\/)rollback-drill[^/]*\.json$/i;
-export const DRILL_DEFAULT_PATH = 'drills/rollback-drill.json';
-export const DRILL_MAX_AGE_DAYS = 90;
+const DRILL_REPORT_FILE = /(^|\/)rollback-drill[^/]*\.json$/i;
+const DRILL_DEFAULT_PATH = 'drills/rollback-drill.json';
+const DRILL_MAX_AGE_DAYS = 90;
 
 interface DrillFound {
   file: string;
@@ -30,7 +30,7 @@ interface DrillFound {
 }
 
 /** The newest rollback drill report of the project, if any. */
-export function findDrillReport(root: string, files: readonly string[]): DrillFound | undefined {
+function findDrillReport(root: string, files: readonly string[]): DrillFound | undefined {
   const candidates = new Set(files.filter((f) => DRILL_REPORT_FILE.test(f)));
   candidates.add(DRILL_DEFAULT_PATH);
   let best: DrillFound | undefined;

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-export const SKIP_DIRS = new Set([
+const SKIP_DIRS = new Set([
   'node_modules',
   '.git',
   'dist',

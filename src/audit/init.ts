@@ -15,7 +15,7 @@ export const INIT_FILES: { template: string; target: string }[] = [
   { template: 'KEY-ROTATION.md', target: 'docs/KEY-ROTATION.md' },
 ];
 
-export function templateText(name: string): string {
+function templateText(name: string): string {
   return readFileSync(new URL(`./templates/${name}`, import.meta.url), 'utf8');
 }
 

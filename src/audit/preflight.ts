@@ -14,7 +14,7 @@ import { VERSION } from './audit.ts';
 import { platformFindings } from './preflight-platforms.ts';
 import type { AuditReport, CheckResult, Evidence, Finding, Outcome, RuleMeta } from './result.ts';
 
-export const PROBES = [
+const PROBES = [
   {
     id: 'PF-REACH',
     section: 'REL',
@@ -137,7 +137,7 @@ interface ErrorBody {
 }
 
 /** Who raised an error and what it means, for the report. */
-export function explainError(r: Reply, mode: 'gateway' | 'api'): string {
+function explainError(r: Reply, mode: 'gateway' | 'api'): string {
   const b = (r.body ?? {}) as ErrorBody;
   const type = b.error?.type ?? 'unknown';
   const gantry = b.error?.details?.gantry_code;
@@ -199,7 +199,7 @@ const RATE_HEADERS = [
 ];
 
 /** The usage tier matching a requests-per-minute limit (Anthropic's published tiers). */
-export function tierOf(rpm: number): string {
+function tierOf(rpm: number): string {
   if (rpm <= 50) return 'Tier 1 (or start)';
   if (rpm <= 1000) return 'Tier 2';
   if (rpm <= 2000) return 'Tier 3';

@@ -44,7 +44,7 @@ function where(e: Evidence): string {
   return e.key ?? '';
 }
 
-export function summaryLine(report: AuditReport, failOn: FailOn): string {
+function summaryLine(report: AuditReport, failOn: FailOn): string {
   const c = counts(report.checks);
   const gate = gateFailures(report.checks, failOn).length === 0 ? 'PASSED' : 'FAILED';
   const waived = report.checks.filter((x) => x.waiver).length;
@@ -100,7 +100,7 @@ function terminal(report: AuditReport, opts: RenderOptions): string {
 // ---------------------------------------------------------------------------
 // json
 
-export function toJson(report: AuditReport, opts: RenderOptions) {
+function toJson(report: AuditReport, opts: RenderOptions) {
   return {
     ...report,
     summary: counts(report.checks),
@@ -205,7 +205,7 @@ export function toSarif(report: AuditReport) {
 // ---------------------------------------------------------------------------
 // JUnit XML
 
-export function xmlEscape(s: string): string {
+function xmlEscape(s: string): string {
   return (
     s
       .replace(/&/g, '&amp;')

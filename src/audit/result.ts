@@ -1,7 +1,7 @@
 /** Result types shared by the engine, checks, suppressions and reporters. */
 import type { SectionId, Severity } from './checks-table.ts';
 
-export const OUTCOMES = ['pass', 'warn', 'fail', 'n/a', 'manual', 'error'] as const;
+const OUTCOMES = ['pass', 'warn', 'fail', 'n/a', 'manual', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Where something was seen: a file and line, or a config key. */

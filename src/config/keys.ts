@@ -6,10 +6,10 @@
 import { hash, randomBytes } from 'node:crypto';
 
 /** Every virtual key starts with this, so a leaked one is recognisable (and scannable). */
-export const VIRTUAL_KEY_PREFIX = 'gk_';
+const VIRTUAL_KEY_PREFIX = 'gk_';
 
 /** Base62 characters after the prefix: 43 of them carry ~256 bits. */
-export const VIRTUAL_KEY_RANDOM_CHARS = 43;
+const VIRTUAL_KEY_RANDOM_CHARS = 43;
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

@@ -15,7 +15,7 @@ import { looksLikeAnthropicKey, redactAnthropicKeys } from './mask.ts';
 import { validateConfig } from './schema.ts';
 import type { ResolvedConfig } from './types.ts';
 
-export const CONFIG_FILE_NAME = 'gantry.yaml';
+const CONFIG_FILE_NAME = 'gantry.yaml';
 
 /**
  * The config is invalid. `issues` lists every problem with its path; the
@@ -39,7 +39,7 @@ export class ConfigError extends InternalError {
 }
 
 /** `clients[1].key_sha256: expected 64 hex characters (line 12)`. */
-export function formatIssue(issue: ConfigIssue): string {
+function formatIssue(issue: ConfigIssue): string {
   const where = issue.line === undefined ? '' : ` (line ${issue.line})`;
   return issue.path ? `${issue.path}: ${issue.message}${where}` : `${issue.message}${where}`;
 }

@@ -28,7 +28,7 @@ import type { ClientConfig, EnvironmentConfig, ResolvedConfig } from './types.ts
 // Resolution
 
 /** Deeply freezes an object graph and returns it. */
-export function deepFreeze<T>(value: T): T {
+function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);

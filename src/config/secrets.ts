@@ -66,9 +66,9 @@ export interface OpenSecretOptions {
   onChange?: (handle: SecretHandle) => void;
 }
 
-export const DEFAULT_EXEC_REFRESH_MS = 300_000;
-export const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
-export const DEFAULT_FILE_POLL_MS = 2_000;
+const DEFAULT_EXEC_REFRESH_MS = 300_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
+const DEFAULT_FILE_POLL_MS = 2_000;
 const EXEC_MAX_OUTPUT = 1 << 20;
 
 const noopLogger: SecretLogger = { info() {}, warn() {} };

@@ -35,7 +35,7 @@ export interface ConsoleMount {
 }
 
 /** Whether the console is served: an admin key is configured. */
-export function consoleEnabled(config: StageContext['config']): boolean {
+function consoleEnabled(config: StageContext['config']): boolean {
   return Boolean(config.admin.key || config.admin.keySha256);
 }
 
@@ -195,7 +195,7 @@ const sum = <K extends 'requests' | 'costMicros' | 'savingsMicros'>(
 ): number => lines.reduce((n, l) => n + l[k], 0);
 
 /** `since` / `until` of a query: `24h`, `7d`, an ISO date or time, or ms since epoch. */
-export function rangeOf(query: GatewayRouteRequest['query'], now: number, defaultSpan: number): TimeRange {
+function rangeOf(query: GatewayRouteRequest['query'], now: number, defaultSpan: number): TimeRange {
   const time = (name: 'since' | 'until', value: string | undefined, fallback: number): number => {
     if (value === undefined || value.trim() === '') return fallback;
     if (/^\d{10,}$/.test(value.trim())) return Number(value);
@@ -226,7 +226,7 @@ const isoRange = (r: TimeRange) => ({
 });
 
 /** `GET /admin/console`: names and switches only — never a key, a secret reference or a URL's password. */
-export function describeSetup(config: StageContext['config']) {
+function describeSetup(config: StageContext['config']) {
   const ledger = config.storage.ledger;
   let ledgerProblem: string | null = null;
   if (ledger === LEDGER_OFF) ledgerProblem = 'storage.ledger is off';

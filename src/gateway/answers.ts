@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { newId } from '../anthropic/ids.ts';
 import { GantryError, toGantryError } from '../errors.ts';
 
-export function errorHeaders(
+function errorHeaders(
   error: GantryError,
   requestId: string,
   length: number,

@@ -52,7 +52,7 @@ function isSpace(c: number): boolean {
  * Checks nesting depth and top-level key uniqueness of a JSON text without
  * parsing it. Malformed JSON is left for `JSON.parse` to report.
  */
-export function checkJsonShape(buf: Buffer, maxDepth: number): void {
+function checkJsonShape(buf: Buffer, maxDepth: number): void {
   let depth = 0;
   let topLevelObject = false;
   let keys: Set<string> | undefined;

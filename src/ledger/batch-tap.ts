@@ -8,27 +8,11 @@
  * Content is never kept: each line is parsed, its usage read, and dropped.
  */
 import { type Usage, usageFromMessage } from '../anthropic/usage.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
 
 export interface BatchResultLine {
   customId: string;
   model: string | undefined;
   usage: Usage;
-}
-
-const taps = new WeakMap<Exchange, BatchResultsTap>();
-
-/** A tap for `ex` when it fetches batch results, else undefined (the upstream stage's one-line hook). */
-export function tapBatchResults(ex: Exchange): BatchResultsTap | undefined {
-  if (ex.route.kind !== 'batches.results') return undefined;
-  const tap = new BatchResultsTap();
-  taps.set(ex, tap);
-  return tap;
-}
-
-/** The succeeded result lines seen on `ex`'s response, if it was tapped. */
-export function batchResultsOf(ex: Exchange): readonly BatchResultLine[] | undefined {
-  return taps.get(ex)?.lines;
 }
 
 export class BatchResultsTap {

@@ -21,7 +21,7 @@ import type { InvariantEvent } from '../observe/events.ts';
 
 export type InvariantRule = InvariantEvent['rule'];
 
-export function totalTokens(u: Usage): number {
+function totalTokens(u: Usage): number {
   return (
     u.inputTokens +
     u.outputTokens +
@@ -32,7 +32,7 @@ export function totalTokens(u: Usage): number {
 }
 
 /** Whether two model ids name different models (an alias and its dated id are one model). */
-export function differentModels(sent: string | undefined, answered: string | undefined): boolean {
+function differentModels(sent: string | undefined, answered: string | undefined): boolean {
   if (sent === undefined || answered === undefined || sent === answered) return false;
   const a = resolveModel(sent);
   const b = resolveModel(answered);

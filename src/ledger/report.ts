@@ -47,7 +47,7 @@ export interface ReportLine {
   unpriced: number;
 }
 
-export function usageOf(r: LedgerRow): Usage {
+function usageOf(r: LedgerRow): Usage {
   return {
     ...emptyUsage(),
     inputTokens: r.inputTokens,
@@ -60,7 +60,7 @@ export function usageOf(r: LedgerRow): Usage {
 }
 
 /** Savings of a row's cache reads: the reads priced as input minus priced as reads. */
-export function cacheSavingsMicros(r: Pick<LedgerRow, 'cacheReadTokens' | 'model' | 'batch'>): number {
+function cacheSavingsMicros(r: Pick<LedgerRow, 'cacheReadTokens' | 'model' | 'batch'>): number {
   if (r.cacheReadTokens === 0 || !r.model) return 0;
   const asInput = costOf({ ...emptyUsage(), inputTokens: r.cacheReadTokens }, r.model, { batch: r.batch });
   const asRead = costOf({ ...emptyUsage(), cacheReadInputTokens: r.cacheReadTokens }, r.model, {
@@ -90,7 +90,7 @@ function keyOf(r: LedgerRow, by: GroupBy): string {
 }
 
 /** `<rollout>/<arm>` of a row served by a rollout arm, else `(none)`. */
-export function armKey(r: Pick<LedgerRow, 'rollout' | 'arm'>): string {
+function armKey(r: Pick<LedgerRow, 'rollout' | 'arm'>): string {
   return r.rollout && r.arm ? `${r.rollout}/${r.arm}` : '(none)';
 }
 
@@ -133,7 +133,7 @@ export function armLatency(rows: readonly LedgerRow[]): Map<string, LineLatency>
  * usage itself (its lines do): it is left out of request counts. (The ledger's
  * SQL reads, src/ledger/query.ts, say the same in SQL; a test holds them equal.)
  */
-export function countsInReport(r: Pick<LedgerRow, 'route'>): boolean {
+function countsInReport(r: Pick<LedgerRow, 'route'>): boolean {
   return r.route === 'messages' || r.route === 'batches.result';
 }
 
@@ -232,11 +232,11 @@ export interface Recommendation {
 }
 
 /** Requests whose prompt and output stay under these are "small". */
-export const SMALL_PROMPT_TOKENS = 2_000;
-export const SMALL_OUTPUT_TOKENS = 500;
+const SMALL_PROMPT_TOKENS = 2_000;
+const SMALL_OUTPUT_TOKENS = 500;
 
 /** The newest active Haiku with prices: the default "cheaper model". */
-export function cheapestModel(): string | undefined {
+function cheapestModel(): string | undefined {
   return listModels({ lifecycle: ['active'] }).find((m) => m.line === 'haiku' && m.prices.input !== null)?.id;
 }
 
@@ -400,7 +400,7 @@ export function budgetPlan(config: BudgetConfig, now = Date.now()): BudgetPeriod
 }
 
 /** Whether a row falls in a budget's period and scope. */
-export function inBudget(b: BudgetPeriod, r: Pick<LedgerRow, 'ts' | 'client' | 'environment'>): boolean {
+function inBudget(b: BudgetPeriod, r: Pick<LedgerRow, 'ts' | 'client' | 'environment'>): boolean {
   if (r.ts < b.start || r.ts >= b.end) return false;
   if (b.where.client !== undefined && r.client !== b.where.client) return false;
   if (b.where.environment !== undefined && r.environment !== b.where.environment) return false;

@@ -71,7 +71,7 @@ export class LedgerTimeoutError extends InternalError {
   }
 }
 
-export const DEFAULT_LEDGER_TIMEOUT_MS = 5_000;
+const DEFAULT_LEDGER_TIMEOUT_MS = 5_000;
 /** `storage.ledger: off`: exchanges are still priced (logs, metrics, budgets) but no row is kept. */
 export const LEDGER_OFF = 'off';
 

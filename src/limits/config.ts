@@ -159,7 +159,7 @@ function toScope(raw: RawScope): ScopeLimits {
 }
 
 /** Limits of one scope (`limits.overall`, `limits.environments.<name>`, `per_customer`). */
-export const scopeLimitsSchema = z
+const scopeLimitsSchema = z
   .strictObject(scopeShape, expected('a mapping (key: value pairs)'))
   .transform(toScope);
 

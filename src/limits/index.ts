@@ -8,12 +8,12 @@ import type { ResolvedConfig } from '../config/types.ts';
 import { MemoryStore } from './memory.ts';
 import type { StateStore } from './store.ts';
 
-export { LimitsEnforcer } from './limiter.ts';
-export { MemoryStore } from './memory.ts';
+export {} from './limiter.ts';
+export {} from './memory.ts';
 export type { StateStore } from './store.ts';
 
 /** A redis URL without anything secret in it, for logs. */
-export function describeStore(url: string): string {
+function describeStore(url: string): string {
   if (url === 'memory') return 'memory';
   const u = new URL(url);
   return `${u.protocol}//${u.host}${u.pathname}`;

@@ -141,7 +141,7 @@ export interface StateStore {
 }
 
 /** Thrown when the store cannot answer (unreachable, timed out). */
-export class StoreError extends InternalError {
+class StoreError extends InternalError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('limits_store_unavailable', message, options);
   }

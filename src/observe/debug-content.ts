@@ -44,7 +44,7 @@ export function maskSecrets(text: string): string {
 const cut = (text: string): string => (text.length > LIMIT ? `${text.slice(0, LIMIT)}…[cut]` : text);
 
 /** The content part of a debug line, masked; undefined when there is nothing to show. */
-export function debugContent(ex: Exchange): Record<string, string> | undefined {
+function debugContent(ex: Exchange): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   const body = ex.body;
   if (body?.system !== undefined) out.system_json = cut(maskSecrets(JSON.stringify(body.system)));

@@ -10,7 +10,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LoggingConfig } from '../config/types.ts';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'headers',
   'req.headers',
   'res.headers',

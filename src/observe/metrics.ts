@@ -72,7 +72,7 @@ export function modelLabel(model: string | undefined): string {
 }
 
 /** `2xx`, `4xx`, `5xx`, or `stream_error` for streams that failed after a 200, `client_closed`. */
-export function statusClass(r: ExchangeRecord): string {
+function statusClass(r: ExchangeRecord): string {
   if (r.outcome === 'stream_error' || r.outcome === 'upstream_cut') return 'stream_error';
   if (r.outcome === 'client_closed') return 'client_closed';
   return r.status === undefined ? 'none' : `${Math.floor(r.status / 100)}xx`;

@@ -38,7 +38,7 @@ export interface TelemetryOptions {
 }
 
 /** Builds the telemetry objects from config (exported for tests and the in-process adapter). */
-export async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {}): Promise<Telemetry> {
+async function openTelemetry(ctx: StageContext, o: TelemetryOptions = {}): Promise<Telemetry> {
   const { config } = ctx;
   const m = config.metrics;
   const metrics = m.enabled

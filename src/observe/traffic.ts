@@ -16,7 +16,7 @@ import type { ExchangeRecord } from '../pipeline/record.ts';
 import { errorTypeLabel, isServerError } from './metrics.ts';
 import type { LatencyWindows, Quantiles } from './stats.ts';
 
-export const ERROR_KINDS = ['5xx', '529', '429', '401_403', 'timeout'] as const;
+const ERROR_KINDS = ['5xx', '529', '429', '401_403', 'timeout'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 interface Slot {

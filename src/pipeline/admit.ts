@@ -226,7 +226,7 @@ const maxTokensOf = (params: Record<string, unknown>): number =>
     : 0;
 
 /** Every request of a batch at its worst case and the batch price, µ$ (unknown models count 0). */
-export function batchWorstCaseMicros(body: Record<string, unknown>): number {
+function batchWorstCaseMicros(body: Record<string, unknown>): number {
   const requests = Array.isArray(body.requests) ? body.requests : [];
   let total = 0;
   for (const r of requests) {

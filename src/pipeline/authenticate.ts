@@ -18,10 +18,10 @@ import { keyDigest } from '../config/keys.ts';
 import type { ClientConfig } from '../config/types.ts';
 import { GantryError } from '../errors.ts';
 import { type CustomerResolver, customerResolver } from './customer.ts';
-import type { Exchange, ExchangeClient } from './exchange.ts';
+import type { ExchangeClient } from './exchange.ts';
 import type { Stage, StageContext } from './stage.ts';
 
-export const LOCAL_CLIENT = 'default';
+const LOCAL_CLIENT = 'default';
 
 interface Entry {
   digest: Buffer;
@@ -41,15 +41,6 @@ export function credentialOf(headers: IncomingHttpHeaders): string | undefined {
 }
 
 const defaultCustomer = customerResolver(undefined, LOCAL_CLIENT);
-
-/**
- * Customer id with the default source: `x-gantry-customer`, else `metadata.user_id`
- * (Claude Code's JSON read as its account or device). Clients configure their own
- * source (`clients[].customer`, src/pipeline/customer.ts).
- */
-export function customerOf(ex: Exchange): string | undefined {
-  return defaultCustomer(ex.headers, ex.body);
-}
 
 /**
  * A wrong or missing credential does not get better by retrying: clients that read

@@ -29,8 +29,8 @@ import { z } from 'zod';
 import { expected, mapping } from '../config/fields.ts';
 
 export const CUSTOMER_MAX = 256;
-export const DEFAULT_CUSTOMER_HEADER = 'x-gantry-customer';
-export const CUSTOMER_SOURCES = ['auto', 'header', 'metadata', 'key'] as const;
+const DEFAULT_CUSTOMER_HEADER = 'x-gantry-customer';
+const CUSTOMER_SOURCES = ['auto', 'header', 'metadata', 'key'] as const;
 export type CustomerSourceKind = (typeof CUSTOMER_SOURCES)[number];
 
 /** A client's resolved `customer:` section. */
@@ -72,7 +72,7 @@ export type CustomerResolver = (
 ) => string | undefined;
 
 /** The default: `x-gantry-customer`, else `metadata.user_id` (Claude Code's JSON recognised). */
-export const DEFAULT_CUSTOMER_SOURCE: CustomerSource = Object.freeze({
+const DEFAULT_CUSTOMER_SOURCE: CustomerSource = Object.freeze({
   source: 'auto',
   header: DEFAULT_CUSTOMER_HEADER,
 });
@@ -114,7 +114,7 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 }
 
 /** The customer `metadata.user_id` names (see the module comment). */
-export function userIdCustomer(
+function userIdCustomer(
   body: Record<string, unknown> | undefined,
   field: string | undefined,
 ): string | undefined {
@@ -155,7 +155,7 @@ function parseObject(s: string): Record<string, unknown> | undefined {
 }
 
 /** Claude Code's attribution headers, as the ledger row and the log line keep them. */
-export const ATTRIBUTION_HEADERS = {
+const ATTRIBUTION_HEADERS = {
   sessionId: 'x-claude-code-session-id',
   agentId: 'x-claude-code-agent-id',
 } as const;

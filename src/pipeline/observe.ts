@@ -15,7 +15,7 @@ const between = (from: number | undefined, to: number | undefined): number | und
   from !== undefined && to !== undefined ? round(to - from) : undefined;
 
 /** The log line of a finished exchange: metadata fields of its record, nothing else. */
-export function logLine(r: ExchangeRecord): Record<string, unknown> {
+function logLine(r: ExchangeRecord): Record<string, unknown> {
   const t = r.timings;
   const line: Record<string, unknown> = {
     req_id: r.id,

@@ -91,7 +91,7 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : und
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The error type an exchange ended with, by the rules above. */
-export function errorTypeOf(ex: Exchange): string | undefined {
+function errorTypeOf(ex: Exchange): string | undefined {
   if (ex.outcome === 'gantry_error') return ex.error?.type;
   if (ex.outcome === 'stream_error' || ex.outcome === 'upstream_cut') return ex.errorType ?? ex.error?.type;
   const status = ex.response?.status;

@@ -28,7 +28,7 @@ const modelMap = z
   )
   .optional();
 
-export const bedrockSchema = mapping({
+const bedrockSchema = mapping({
   region: region('an AWS'),
   inference_profile: z
     .enum(
@@ -50,7 +50,7 @@ export const bedrockSchema = mapping({
   models: modelMap,
 });
 
-export const vertexSchema = mapping({
+const vertexSchema = mapping({
   project: z
     .string(expected('a Google Cloud project id'))
     .regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$/, { error: 'expected a Google Cloud project id' }),
@@ -194,7 +194,7 @@ export function resolvePlatforms(
 }
 
 /** Vertex AI's endpoint for a region (as the Vertex SDK derives it). */
-export function vertexEndpoint(region: string): string {
+function vertexEndpoint(region: string): string {
   if (region === 'global') return 'https://aiplatform.googleapis.com';
   if (region === 'us' || region === 'eu') return `https://aiplatform.${region}.rep.googleapis.com`;
   return `https://${region}-aiplatform.googleapis.com`;

@@ -36,7 +36,7 @@ export async function newCodec(): Promise<Codec> {
 }
 
 /** Anthropic error types of Bedrock's stream exceptions (and of its HTTP exceptions, by name). */
-export const BEDROCK_EXCEPTION_TYPES: Readonly<Record<string, string>> = {
+const BEDROCK_EXCEPTION_TYPES: Readonly<Record<string, string>> = {
   throttlingException: 'rate_limit_error',
   serviceUnavailableException: 'overloaded_error',
   modelNotReadyException: 'overloaded_error',
@@ -52,7 +52,7 @@ const header = (m: Message, name: string): string | undefined => {
 };
 
 /** The SSE text of one decoded Bedrock frame (undefined for frames that carry no event). */
-export function sseOfFrame(m: Message): string | undefined {
+function sseOfFrame(m: Message): string | undefined {
   const kind = header(m, ':message-type') ?? 'event';
   if (kind === 'event') {
     if (header(m, ':event-type') !== 'chunk') return undefined;

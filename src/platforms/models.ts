@@ -14,11 +14,8 @@
  */
 import { resolveModel } from '../anthropic/models.ts';
 
-export const PLATFORM_MODELS_SOURCE = {
-  source:
-    'platform.claude.com: "Claude on Amazon Bedrock (Opus 4.6 and earlier)" and "Claude on Vertex AI" model id tables',
-  asOf: '2026-11-24',
-} as const;
+// Source: platform.claude.com, "Claude on Amazon Bedrock (Opus 4.6 and earlier)" and
+// "Claude on Vertex AI" model id tables, read 2026-11-24.
 
 /** Bedrock's cross-region inference profile prefixes. */
 export const BEDROCK_PROFILES = ['global', 'us', 'eu', 'jp', 'apac', 'au'] as const;

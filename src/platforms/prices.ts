@@ -38,7 +38,7 @@ export interface PlatformPricing {
   source: string;
 }
 
-export const PLATFORM_PRICING: Readonly<Record<PlatformName, PlatformPricing>> = {
+const PLATFORM_PRICING: Readonly<Record<PlatformName, PlatformPricing>> = {
   anthropic: { regionalPremium: null, overrides: {}, source: 'the model catalog (src/anthropic/models.ts)' },
   bedrock: {
     regionalPremium: { numerator: 11, denominator: 10 },

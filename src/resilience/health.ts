@@ -61,7 +61,7 @@ export interface PlatformProbeTarget {
 }
 
 /** What a platform probe's answer means. */
-export function classifyPlatformProbe(r: Awaited<ReturnType<PlatformProbeTarget['probe']>>): ProbeCause {
+function classifyPlatformProbe(r: Awaited<ReturnType<PlatformProbeTarget['probe']>>): ProbeCause {
   if (r.noCredentials) return 'credentials_unavailable';
   if (r.noModel || r.status === 404) return 'model_unavailable';
   if (r.status === 401 || r.status === 403) return 'credentials_invalid';
@@ -69,7 +69,7 @@ export function classifyPlatformProbe(r: Awaited<ReturnType<PlatformProbeTarget[
 }
 
 /** What a probe's answer means. */
-export function classifyProbe(status: number | undefined): ProbeCause {
+function classifyProbe(status: number | undefined): ProbeCause {
   if (status === undefined) return 'unreachable';
   if (status >= 200 && status < 300) return 'ok';
   if (status === 401 || status === 403) return 'key_invalid';

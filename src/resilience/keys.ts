@@ -25,7 +25,7 @@ import type { KeyState } from './config.ts';
 export type RuntimeKeyState = KeyState | 'failed';
 
 /** The id of the key in the single-key form (`upstream_key:`). */
-export const SINGLE_KEY_ID = 'default';
+const SINGLE_KEY_ID = 'default';
 
 export class UpstreamKey {
   readonly id: string;

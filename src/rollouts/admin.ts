@@ -43,7 +43,7 @@ function armView(a: Arm): Record<string, unknown> {
 }
 
 /** A decision as the admin API and the console show it. */
-export function decisionView(d: RolloutDecision): Record<string, unknown> {
+function decisionView(d: RolloutDecision): Record<string, unknown> {
   return {
     at: iso(d.at),
     action: d.action,
@@ -57,7 +57,7 @@ export function decisionView(d: RolloutDecision): Record<string, unknown> {
 }
 
 /** One rollout as `GET /admin/rollouts` shows it. */
-export function rolloutView(
+function rolloutView(
   config: RolloutConfig,
   state: RolloutState,
   controller: RolloutController,

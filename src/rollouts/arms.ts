@@ -19,7 +19,7 @@ import type { Arm } from './config.ts';
 import type { ArmName } from './counts.ts';
 
 /** The header a request pins its arm with. */
-export const PIN_HEADER = 'gantry-rollout-arm';
+const PIN_HEADER = 'gantry-rollout-arm';
 /** The response header naming the rollout and arm that served a request. */
 export const ROLLOUT_HEADER = 'gantry-rollout';
 
@@ -27,7 +27,7 @@ const canonical = (m: string | undefined): string | undefined =>
   m === undefined ? undefined : (resolveModel(m)?.id ?? m);
 
 /** The subject's position in [0, 10000) for a rollout: below `percent × 100` is the candidate. */
-export function slotOf(rolloutId: string, subject: string): number {
+function slotOf(rolloutId: string, subject: string): number {
   return hash('sha256', `${rolloutId}\0${subject}`, 'buffer').readUInt32BE(0) % 10_000;
 }
 

@@ -285,7 +285,7 @@ export class RolloutController {
 }
 
 /** Width of one window bucket, ms. */
-export function bucketWidth(config: Pick<RolloutConfig, 'windowMs'>): number {
+function bucketWidth(config: Pick<RolloutConfig, 'windowMs'>): number {
   return Math.max(50, Math.round(config.windowMs / BUCKETS_PER_WINDOW));
 }
 

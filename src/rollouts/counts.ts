@@ -73,7 +73,7 @@ export function bucketOf(ms: number): number {
 }
 
 /** The upper bound of a bucket, ms. */
-export function bucketUpper(i: number): number {
+function bucketUpper(i: number): number {
   return i <= 0 ? 1 : 1.1 ** i;
 }
 

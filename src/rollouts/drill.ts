@@ -23,7 +23,7 @@ import { Writable } from 'node:stream';
 import { resolveModel } from '../anthropic/models.ts';
 import { RolloutAdmin, type RolloutView, type Sent, TrafficDriver } from './client.ts';
 
-export const DRILL_KIND = 'gantry.drill.rollback';
+const DRILL_KIND = 'gantry.drill.rollback';
 export const SCENARIOS = ['5xx', 'slow', '429', 'truncation'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 

@@ -16,7 +16,7 @@ import { setBodyFields } from '../pipeline/body.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { PromptConfig } from './config.ts';
 
-export const PROMPT_HEADER = 'gantry-prompt';
+const PROMPT_HEADER = 'gantry-prompt';
 
 /** Prompt texts by name and version, loaded at start-up. */
 export class PromptLibrary {

@@ -36,7 +36,7 @@ import { MemoryRolloutStore, type RolloutStore } from './store.ts';
 const canonical = (model: string): string => resolveModel(model)?.id ?? model;
 
 /** Opens the store of `storage.state` for rollouts (Redis: waits up to 2 s for the first connection). */
-export async function openRolloutStore(config: ResolvedConfig, logger: Logger): Promise<RolloutStore> {
+async function openRolloutStore(config: ResolvedConfig, logger: Logger): Promise<RolloutStore> {
   const url = config.storage.state;
   if (url === 'memory') return new MemoryRolloutStore();
   const { RedisRolloutStore } = await import('./redis.ts');

@@ -19,11 +19,11 @@ import type { RolloutConfig } from './config.ts';
 import type { ArmCounts } from './counts.ts';
 import { type ArmFigures, type Breach, figuresOf, type GuardReading, readGuards } from './guards.ts';
 
-export const STATUSES = ['pending', 'running', 'paused', 'rolled_back', 'aborted', 'complete'] as const;
+const STATUSES = ['pending', 'running', 'paused', 'rolled_back', 'aborted', 'complete'] as const;
 export type RolloutStatus = (typeof STATUSES)[number];
 
 /** Decisions kept in the state (older ones are in the log and the alert history). */
-export const DECISIONS_KEPT = 50;
+const DECISIONS_KEPT = 50;
 
 export type DecisionAction =
   | 'started'

@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 
-export const PII_TYPES = ['email', 'phone', 'payment_card', 'iban', 'us_ssn'] as const;
+const PII_TYPES = ['email', 'phone', 'payment_card', 'iban', 'us_ssn'] as const;
 export type PiiType = (typeof PII_TYPES)[number];
 
 export type OutputMode = 'off' | 'flag' | 'redact' | 'block';

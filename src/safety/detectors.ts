@@ -72,7 +72,7 @@ interface RegexDetectorSpec {
   pending?: RegExp;
 }
 
-export function regexDetector(spec: RegexDetectorSpec): Detector {
+function regexDetector(spec: RegexDetectorSpec): Detector {
   const flags = new Set(spec.re.flags.split(''));
   flags.add('g');
   if (spec.group !== undefined) flags.add('d');
@@ -119,7 +119,7 @@ export function regexDetector(spec: RegexDetectorSpec): Detector {
 }
 
 /** A regex source matching any non-empty prefix of `literal` (`abc` → `a(?:b(?:c)?)?`). */
-export function prefixesOf(literal: string): string {
+function prefixesOf(literal: string): string {
   const esc = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
   let out = '';
   for (let i = literal.length - 1; i >= 0; i--) out = `${esc(literal[i])}${out ? `(?:${out})?` : ''}`;

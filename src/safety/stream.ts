@@ -35,7 +35,7 @@ export interface StreamScanHooks {
 }
 
 /** The SSE `error` event a blocked stream ends with. */
-export function blockedEvent(rule: string): string {
+function blockedEvent(rule: string): string {
   return encodeEvent('error', {
     type: 'error',
     error: {

@@ -181,7 +181,7 @@ function json(body: unknown, reply: FastifyReply): { ok: true; value: unknown } 
   }
 }
 
-export function snapshot(state: SimulatorState) {
+function snapshot(state: SimulatorState) {
   return {
     profile: state.profile,
     platformProfiles: state.platformProfiles,
@@ -350,7 +350,7 @@ export function registerControl(app: FastifyInstance, state: SimulatorState): vo
 const LOGGED_BODY_DEPTH = 64;
 
 /** A copy of `value` with what lies deeper than `max` levels replaced by a marker string. */
-export function depthLimited(value: unknown, max: number): unknown {
+function depthLimited(value: unknown, max: number): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (max <= 0) return '[nested deeper than the request log shows]';
   if (Array.isArray(value)) return value.map((v) => depthLimited(v, max - 1));

@@ -80,7 +80,7 @@ export interface Fault extends FaultSpec {
   fromProfile?: boolean;
 }
 
-export function pathMatches(pattern: string, path: string): boolean {
+function pathMatches(pattern: string, path: string): boolean {
   return pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern;
 }
 

@@ -70,7 +70,7 @@ export interface Reply {
 }
 
 /** Text of the last user turn (text blocks joined, else tool_result text). */
-export function lastUserText(messages: unknown): string {
+function lastUserText(messages: unknown): string {
   if (!Array.isArray(messages)) return '';
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
@@ -96,7 +96,7 @@ export function lastUserText(messages: unknown): string {
 }
 
 /** A value matching a JSON schema's required keys, deterministically (const, default, enum[0], typed placeholder). */
-export function exampleFromSchema(schema: unknown, key = 'value', depth = 0): unknown {
+function exampleFromSchema(schema: unknown, key = 'value', depth = 0): unknown {
   if (!isObj(schema) || depth > 8) return `${key}_value`;
   if ('const' in schema) return schema.const;
   if ('default' in schema) return schema.default;

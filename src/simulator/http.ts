@@ -18,7 +18,6 @@ import type { ApiVersion } from './validate.ts';
  * in its own format; faults are scoped to a family.
  */
 export type Family = 'anthropic' | 'bedrock' | 'vertex';
-export const FAMILIES: readonly Family[] = ['anthropic', 'bedrock', 'vertex'];
 
 /** Per-request context, set by the `onRequest` hook. */
 export interface Ctx {

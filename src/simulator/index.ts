@@ -29,9 +29,9 @@ export type { ScriptedResponse } from './generate.ts';
 export type { AwsKey, PlatformCredentials } from './platforms/credentials.ts';
 export { SIMULATOR_AWS_KEY } from './platforms/credentials.ts';
 export type { Latency } from './random.ts';
-export { SimClock } from './random.ts';
+export {} from './random.ts';
 export type { Limits, TierName } from './ratelimit.ts';
-export { TIER_NAMES, TIERS } from './ratelimit.ts';
+export { TIER_NAMES } from './ratelimit.ts';
 export type { KeyState, KeyUpdate, PlatformProfiles, RequestLogEntry } from './state.ts';
 export { SimulatorState } from './state.ts';
 

@@ -60,7 +60,7 @@ export function messageBody(id: string, model: string, reply: Reply, usage: Usag
 }
 
 /** Splits `s` into pieces of about `size` characters, never inside a surrogate pair. */
-export function chunk(s: string, size: number): string[] {
+function chunk(s: string, size: number): string[] {
   if (s.length <= size) return [s];
   const out: string[] = [];
   let i = 0;

@@ -62,7 +62,7 @@ export interface ModelInfo {
   line: string | null;
 }
 
-export function modelInfo(m: ModelEntry): ModelInfo {
+function modelInfo(m: ModelEntry): ModelInfo {
   const lifecycle = apiLifecycle(m);
   return {
     type: 'model',

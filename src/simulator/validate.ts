@@ -34,7 +34,7 @@ export function checkVersion(value: string | string[] | undefined): ApiVersion |
 }
 
 /** Resolves the `model` field: 400 when missing/not a string, 404 when unknown or retired. */
-export function checkModel(model: unknown): ModelEntry | ValidationError {
+function checkModel(model: unknown): ModelEntry | ValidationError {
   if (model === undefined) return bad('model: Field required');
   if (typeof model !== 'string') return bad('model: Input should be a valid string');
   const entry = resolveModel(model);

@@ -13,7 +13,7 @@ import type { ModelIdHit } from '../context.ts';
 import type { Evidence, Finding } from '../result.ts';
 import { at, type Evaluator, findings, manual, NO_CLAUDE, na } from './util.ts';
 
-export function judgeModelId(h: ModelIdHit, now: Date): { level: 'fail' | 'warn' | 'ok'; message: string } {
+function judgeModelId(h: ModelIdHit, now: Date): { level: 'fail' | 'warn' | 'ok'; message: string } {
   const entry = resolveModel(h.id);
   const name = h.raw === h.id ? h.id : `${h.raw} (${h.id})`;
   if (!entry) {

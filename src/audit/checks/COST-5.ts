@@ -13,7 +13,7 @@ import { requestSites } from './sites.ts';
 import { at, dedupe, type Evaluator, fail, findings, NO_CLAUDE, na, ok, warn } from './util.ts';
 
 /** max_tokens above this is "not realistic" for an interactive request. */
-export const MAX_TOKENS_REALISTIC = 16_384;
+const MAX_TOKENS_REALISTIC = 16_384;
 
 export const evaluate: Evaluator = (ctx) => {
   if (!ctx.usesClaude) return na(NO_CLAUDE);

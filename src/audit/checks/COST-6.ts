@@ -23,7 +23,7 @@ import { modelsOf } from './knobs.ts';
 import { requestSites } from './sites.ts';
 import { at, dedupe, type Evaluator, fail, findings, NO_CLAUDE, na, ok, warn } from './util.ts';
 
-export const DEFAULT_MIN_CACHEABLE = 1024;
+const DEFAULT_MIN_CACHEABLE = 1024;
 const CACHE_MARK = /cache_control|cacheControl|cachePoint|cache_idx|cache_prompt|cachePrompt/;
 
 interface Prompt {

@@ -12,7 +12,7 @@ import { defaultRetries, describeUnknown, knobNumbers, retriesKnob, retryBound }
 import { hitsFor } from './sites.ts';
 import { at, dedupe, type Evaluator, fail, findings, libs, manual, NO_CLAUDE, na, ok, warn } from './util.ts';
 
-export const RETRIES_RANGE = [3, 5] as const;
+const RETRIES_RANGE = [3, 5] as const;
 
 /** The sites whose retry setting is judged, with the request sites that go through each. */
 export function knobTargets(ctx: Parameters<Evaluator>[0]): { site: Site; calls: Site[] }[] {

@@ -27,7 +27,7 @@ import {
   warn,
 } from './util.ts';
 
-export const TIMEOUT_RANGE_S = [60, 120] as const;
+const TIMEOUT_RANGE_S = [60, 120] as const;
 
 const fmt = (s: number) => (s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);
 

@@ -9,7 +9,7 @@ const PLACEHOLDER =
   /your|xxx|example|placeholder|change_?me|changeme|dummy|fake|sample|here|redacted|replace|insert|todo|\.\.\.|\*{3,}|<[^>]*>|\$\{|\{\{|api[-_]?key|secret|test|demo|foo|bar/i;
 
 /** Shannon entropy in bits per character. */
-export function entropy(s: string): number {
+function entropy(s: string): number {
   const counts = new Map<string, number>();
   for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
   let h = 0;

@@ -31,7 +31,7 @@ function fromRead(r: OptionRead, unit: Unit, where: string): Knob {
 }
 
 /** Keyword argument or TS object property of a library call's result (`Config(retries=…)`, `httpx.Timeout(60)`). */
-export function externalArg(ev: Evaluator, v: Value, key: string, position?: number): Value | undefined {
+function externalArg(ev: Evaluator, v: Value, key: string, position?: number): Value | undefined {
   for (const o of options(v)) {
     if (o.kind !== 'external') continue;
     const args = named(o.node.field('arguments'));
@@ -54,7 +54,7 @@ export function externalArg(ev: Evaluator, v: Value, key: string, position?: num
 }
 
 /** The site that carries the client-level knobs of a request (itself for call-level styles). */
-export function knobSite(s: Site): Site | undefined {
+function knobSite(s: Site): Site | undefined {
   if (STYLES[s.style].knobsOn === 'call') return s;
   if (s.kind === 'client') return s;
   return s.client;

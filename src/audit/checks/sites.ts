@@ -77,8 +77,3 @@ function swallowingTry(node: SgNode, fn: FnInfo | undefined): SgNode | undefined
   }
   return undefined;
 }
-
-/** "file:line" label of a site. */
-export function where(s: Site): string {
-  return `${s.file}:${s.line}`;
-}

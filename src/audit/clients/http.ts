@@ -19,7 +19,7 @@ const HTTP_HINT =
   /api\.anthropic\.com|\/v1\/messages|v1\/complete|x-api-key|anthropic-version|ANTHROPIC_(API_)?(URL|ENDPOINT|BASE)/i;
 
 /** Callees that send an HTTP request. */
-export const TRANSPORT: Record<'ts' | 'py', RegExp> = {
+const TRANSPORT: Record<'ts' | 'py', RegExp> = {
   ts: /^(fetch|nodeFetch|undici\.(fetch|request)|request|axios|axios\.(post|request|put)|[\w$.]*\.(post|request)|got|got\.post|ky\.post|\$fetch|ofetch)$/,
   py: /^(requests\.(post|request)|httpx\.(post|request|stream)|[\w.]*\.(post|request|stream)|urlopen|urllib\.request\.urlopen)$/,
 };
@@ -151,7 +151,7 @@ function within(call: CallInfo, fn: FnInfo): boolean {
   return call.module === fn.module && call.start >= fn.start && call.start < fn.end;
 }
 
-export function isTransport(call: CallInfo): boolean {
+function isTransport(call: CallInfo): boolean {
   return TRANSPORT[call.module.family].test(call.calleeText.replace(/\s+/g, ''));
 }
 

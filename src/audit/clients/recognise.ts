@@ -34,7 +34,7 @@ const AI_SDK_IMPORT = /from\s*["']ai["']|require\(\s*["']ai["']\s*\)/;
 
 const SDK_REQUEST = /\.messages\.(?:with_raw_response\.|with_streaming_response\.)?(create|stream|parse)$/;
 
-export function candidateFiles(project: Project): string[] {
+function candidateFiles(project: Project): string[] {
   return project.codeFiles().filter((f) => {
     const t = project.text(f);
     return t !== undefined && (INDICATOR.test(t) || AI_SDK_IMPORT.test(t));
@@ -92,7 +92,7 @@ export function recognise(
 }
 
 /** Framework clients (LangChain, LlamaIndex, LiteLLM Router) carry the request knobs themselves. */
-export function isFrameworkClient(s: Site): boolean {
+function isFrameworkClient(s: Site): boolean {
   return (
     s.kind === 'client' && (s.style === 'langchain' || s.style === 'llamaindex' || s.style === 'litellm')
   );
@@ -328,7 +328,7 @@ function recogniseModule(ctx: Ctx, m: ModuleInfo): Site[] {
 }
 
 /** Whether a value names a Claude model, or cannot be known in a project that names Claude models. */
-export function claudeModelIn(ctx: { claudeNamed: boolean }, v: Value): boolean {
+function claudeModelIn(ctx: { claudeNamed: boolean }, v: Value): boolean {
   let unknown = false;
   for (const o of options(v)) {
     if (o.kind === 'string') {

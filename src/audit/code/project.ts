@@ -268,7 +268,7 @@ const TS_IMPORT_RE =
 const PY_IMPORT_RE = /^\s*(?:from\s+(\.*[\w.]*)\s+import\b|import\s+([\w.]+(?:\s*,\s*[\w.]+)*))/gm;
 
 /** Import specifiers of a file, by regular expressions (no parse). */
-export function importSpecsOf(file: string, text: string): string[] {
+function importSpecsOf(file: string, text: string): string[] {
   const out: string[] = [];
   if (file.endsWith('.py')) {
     for (const m of text.matchAll(PY_IMPORT_RE)) {

@@ -76,13 +76,6 @@ export function isUnknown(v: Value): boolean {
   return v.kind === 'unresolved' || v.kind === 'external' || v.kind === 'kwargs';
 }
 
-/** The first unknown option, as an unresolved value naming the expression, if any. */
-export function unresolvedPart(v: Value): Extract<Value, { kind: 'unresolved' }> | undefined {
-  const o = options(v).find(isUnknown);
-  if (!o) return undefined;
-  return o.kind === 'unresolved' ? o : { kind: 'unresolved', at: o.at, reason: `\`${o.at.text}\`` };
-}
-
 export function several(opts: Value[], at: Loc): Value {
   const flat = opts.flatMap(options);
   const seen = new Set<string>();

@@ -140,7 +140,7 @@ export function callValue(
 }
 
 /** The value a function returns when called at `call` (its return expressions, arguments bound). */
-export function inlineCall(
+function inlineCall(
   ev: Evaluator,
   fn: FnInfo,
   call: SgNode,

@@ -7,15 +7,12 @@ import type { Project } from './project.ts';
 import { callValue } from './values-calls.ts';
 
 export {
-  concat,
   type Env,
-  envVarName,
   isUnknown,
   type Loc,
   locOf,
   numbers,
   options,
-  unresolvedPart,
   type Value,
 } from './value.ts';
 

@@ -58,11 +58,7 @@ export interface AttemptInput {
 
 const since = (ex: Exchange) => performance.now() - ex.startedAt;
 
-export function timeoutError(
-  which: 'total' | 'first_byte',
-  timeouts: Timeouts,
-  cause?: unknown,
-): GantryError {
+function timeoutError(which: 'total' | 'first_byte', timeouts: Timeouts, cause?: unknown): GantryError {
   const ms = which === 'total' ? timeouts.totalMs : timeouts.firstByteMs;
   return new GantryError(
     'upstream_timeout',

@@ -38,7 +38,7 @@ import type { Exchange } from '../exchange.ts';
 /** Largest single SSE event the relay holds while it arrives (8 MiB). */
 export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 /** Largest non-streaming response the relay keeps a copy of to read usage from. */
-export const CAPTURE_LIMIT = 16 * 1024 * 1024;
+const CAPTURE_LIMIT = 16 * 1024 * 1024;
 
 /**
  * What a transform does with one event: `undefined` forwards the event's own

@@ -15,8 +15,8 @@ import { buildUsage, messageBody } from '../message.ts';
 import { paginate } from '../pagination.ts';
 import { type ApiVersion, CUSTOM_ID, validateBatchParams } from '../validate.ts';
 
-export const BATCH_BODY_LIMIT = 256 * 1024 * 1024;
-export const MAX_BATCH_REQUESTS = 100_000;
+const BATCH_BODY_LIMIT = 256 * 1024 * 1024;
+const MAX_BATCH_REQUESTS = 100_000;
 
 export function registerBatches(api: SimApi, batchProcessingMs: number): void {
   const { app, state, send, sendError } = api;
