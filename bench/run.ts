@@ -180,9 +180,16 @@ export interface CpuStat {
   msPer1k: number;
   rssBytes: number;
 }
+/** Event-loop delay inside the target over a phase, ms (bench/lib/loop-probe.ts). */
+export interface LoopStat {
+  p50: number;
+  p99: number;
+  max: number;
+}
 export interface PhaseResult {
   load: LoadResult;
   cpu?: CpuStat;
+  loop?: LoopStat;
 }
 export interface TargetResult {
   name: TargetName;
@@ -346,10 +353,33 @@ async function measured(t: RunningTarget, spec: LoadSpec): Promise<PhaseResult> 
     });
   }
   const pid = t.proc?.pid;
+  await loopSample(t); // starts the probe's window
   const before = pid !== undefined ? sampleProc(pid) : undefined;
   const t0 = performance.now();
   const load = await runLoadgen(spec);
-  return { load, cpu: cpuBetween(pid, before, t0, load.ok) };
+  const cpu = cpuBetween(pid, before, t0, load.ok);
+  const loop = await loopSample(t);
+  return { load, cpu, ...(loop ? { loop } : {}) };
+}
+
+/** The target's event-loop delay since the previous call (SIGUSR2 to its probe), or undefined. */
+async function loopSample(t: RunningTarget): Promise<LoopStat | undefined> {
+  if (!t.loopFile || !t.proc) return undefined;
+  const read = (): (LoopStat & { seq: number }) | undefined => {
+    try {
+      return JSON.parse(readFileSync(t.loopFile!, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const seq = read()?.seq ?? 0;
+  t.proc.child.kill('SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    const r = read();
+    if (r && r.seq > seq) return { p50: r.p50, p99: r.p99, max: r.max };
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  return undefined;
 }
 
 async function holdPhase(t: RunningTarget): Promise<TargetResult['hold']> {

@@ -1,7 +1,7 @@
 /**
  * BENCHMARKS.md from a run's results: machine, commands, added latency over
- * direct, throughput, CPU, RSS, ratios to nginx and Portkey, the targets of
- * issue 8 (met / not met / not measured), and raw numbers.
+ * direct, throughput, CPU, RSS, event-loop delay, ratios to nginx and Portkey,
+ * the targets of issues 8 and 13 (met / not met / not measured), and raw numbers.
  */
 
 import type { RunResult, TargetResult } from '../run.ts';
@@ -179,6 +179,88 @@ export function checks(run: RunResult): Check[] {
   return out;
 }
 
+/**
+ * The targets of issue 13 (the full stack nearly free): gantry-full against
+ * gantry-min, the same proxy without the controls, in the same run.
+ */
+export function stackChecks(run: RunResult): Check[] {
+  const get = (n: string) => run.targets.find((t) => t.name === n && !t.skipped && !t.error);
+  const full = get('gantry-full');
+  const min = get('gantry-min');
+  const nf = get('node-floor');
+  const v = (ok: boolean | undefined): Verdict =>
+    ok === undefined ? 'not measured' : ok ? 'met' : 'NOT met';
+  const out: Check[] = [];
+
+  const rm = (n: TargetName) => median(run.rounds?.throughput[n]);
+  const ft = rm('gantry-full');
+  const mt = rm('gantry-min');
+  out.push({
+    target: 'gantry-full throughput ≥ 0.8× gantry-min (median of the interleaved rounds)',
+    measured:
+      ft !== undefined && mt !== undefined
+        ? `${ft.toFixed(0)} vs ${mt.toFixed(0)} req/s (${ratio(ft, mt)})`
+        : 'n/a',
+    verdict: v(ft !== undefined && mt !== undefined ? ft >= 0.8 * mt : undefined),
+    floor: floorOf(rm('node-floor'), (x) => `${x.toFixed(0)} req/s`),
+  });
+
+  const fc = full?.closed?.cpu?.msPer1k;
+  const mc = min?.closed?.cpu?.msPer1k;
+  const ok = (n: number | undefined): n is number => typeof n === 'number' && Number.isFinite(n);
+  out.push({
+    target: 'gantry-full CPU per request ≤ 1.5× gantry-min (closed loop)',
+    measured: ok(fc) && ok(mc) ? `${f(fc / 1000)} vs ${f(mc / 1000)} ms (${ratio(fc, mc)})` : 'n/a',
+    verdict: v(ok(fc) && ok(mc) ? fc <= 1.5 * mc : undefined),
+    floor: floorOf(nf?.closed?.cpu?.msPer1k, (x) => `${f(x / 1000)} ms`),
+  });
+
+  const tt = addedTtft(run, 'gantry-full');
+  const g = full?.stream?.load.gaps;
+  const dg = get('direct')?.stream?.load.gaps;
+  const merged = g?.count ? g.zeroGaps / g.count : undefined;
+  const directMerged = dg?.count ? dg.zeroGaps / dg.count : undefined;
+  out.push({
+    target:
+      "streaming with output scanning on (gantry-full): added TTFT p50 ≤ 0.3 ms, merged deltas ≤ direct's + 0.5 point",
+    measured:
+      tt && merged !== undefined && directMerged !== undefined
+        ? `added TTFT p50 ${f(tt.p50)} ms; merged ${f(merged * 100, 2)} % (direct ${f(directMerged * 100, 2)} %)`
+        : 'n/a',
+    verdict: v(
+      tt && merged !== undefined && directMerged !== undefined
+        ? tt.p50 <= 0.3 && merged <= directMerged + 0.005
+        : undefined,
+    ),
+    floor: floorOf(addedTtft(run, 'node-floor'), (x) => `added TTFT p50 ${f(x.p50)} ms`),
+  });
+
+  // Memory an open stream adds: RSS with the streams held minus RSS just before, per stream.
+  const perStream = (t: TargetResult | undefined) =>
+    t?.hold && t.hold.held > 0 ? (t.hold.rssBytes - t.hold.rssBeforeBytes) / t.hold.held : undefined;
+  const fs = perStream(full);
+  const ns = perStream(nf);
+  out.push({
+    target: "RSS per open stream (hold phase) ≤ node-floor's + 5 KiB (gantry-full)",
+    measured: fs !== undefined ? `${f(fs / 1024, 1)} KiB per stream` : 'n/a',
+    verdict: v(fs !== undefined && ns !== undefined ? fs <= ns + 5 * 1024 : undefined),
+    floor: floorOf(ns, (x) => `${f(x / 1024, 1)} KiB per stream`),
+  });
+
+  const topRate = 2000;
+  const loopAt = (t: TargetResult | undefined) => t?.open.find((o) => o.rate === topRate)?.loop;
+  const fl = loopAt(full);
+  const ml = loopAt(min);
+  out.push({
+    target: `event-loop delay p99 at ${topRate} req/s open loop within 1 ms of gantry-min's (gantry-full)`,
+    measured:
+      fl && ml ? `${f(fl.p99, 2)} vs ${f(ml.p99, 2)} ms (max ${f(fl.max, 1)} vs ${f(ml.max, 1)} ms)` : 'n/a',
+    verdict: v(fl && ml ? fl.p99 <= ml.p99 + 1 : undefined),
+    floor: floorOf(loopAt(nf), (x) => `p99 ${f(x.p99, 2)} ms`),
+  });
+  return out;
+}
+
 /** The median of a list of numbers (undefined when empty). */
 export function median(xs: readonly number[] | undefined): number | undefined {
   if (!xs || xs.length === 0) return undefined;
@@ -269,6 +351,18 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
     L.push(row([c.target, c.measured, c.verdict === 'met' ? 'met' : `**${c.verdict}**`, c.floor ?? 'n/a']));
   L.push('');
 
+  L.push('## Targets (issue 13: the full stack nearly free)');
+  L.push('');
+  L.push(
+    '`gantry-full` (every control on) against `gantry-min` (the same gateway, authentication only) in the same run: what the controls cost. docs/performance.md names the profile behind each miss.',
+  );
+  L.push('');
+  L.push('| target | measured | verdict | Node floor (node-floor, same run) |');
+  L.push('|---|---|---|---|');
+  for (const c of stackChecks(run))
+    L.push(row([c.target, c.measured, c.verdict === 'met' ? 'met' : `**${c.verdict}**`, c.floor ?? 'n/a']));
+  L.push('');
+
   L.push('## Added latency over direct (open loop, non-streaming)');
   L.push('');
   L.push(
@@ -280,9 +374,9 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
   );
   L.push('');
   L.push(
-    '| target | rate req/s | achieved req/s | p50 ms | p95 ms | p99 ms | added p50 | added p95 | added p99 | vs nginx p50 / p99 | vs Portkey p50 / p99 | CPU % | CPU ms / 1k req | RSS MiB | errors |',
+    '| target | rate req/s | achieved req/s | p50 ms | p95 ms | p99 ms | added p50 | added p95 | added p99 | vs nginx p50 / p99 | vs Portkey p50 / p99 | CPU % | CPU ms / 1k req | RSS MiB | event loop p99 / max ms | errors |',
   );
-  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const rate of s.rates) {
     const n = addedAt(run, 'nginx', rate);
     const p = addedAt(run, 'portkey', rate);
@@ -306,6 +400,7 @@ export function renderMarkdown(run: RunResult, jsonPath: string): string {
           f(o.cpu?.percent, 1),
           f(o.cpu?.msPer1k, 1),
           mib(o.cpu?.rssBytes),
+          o.loop ? `${f(o.loop.p99, 2)} / ${f(o.loop.max, 1)}` : 'n/a',
           o.load.errors,
         ]),
       );

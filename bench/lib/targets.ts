@@ -29,8 +29,12 @@ export interface RunningTarget {
   /** The process whose CPU and RSS are measured (undefined for direct). */
   proc?: Spawned;
   version?: string;
+  /** Where the target's event-loop probe writes on SIGUSR2 (bench/lib/loop-probe.ts), for Node targets. */
+  loopFile?: string;
   stop(): Promise<void>;
 }
+
+const LOOP_PROBE = join(BENCH, 'lib/loop-probe.ts');
 
 export interface TargetContext {
   simUrl: string;
@@ -144,8 +148,9 @@ http {
     const proc = spawnProc({
       name,
       cmd: node,
-      args: [join(BENCH, 'lib/node-proxy.ts'), String(port), ctx.simUrl],
+      args: ['--import', LOOP_PROBE, join(BENCH, 'lib/node-proxy.ts'), String(port), ctx.simUrl],
       cpus: ctx.cpus,
+      env: { ...process.env, BENCH_LOOP_FILE: join(ctx.tmpDir, `${name}.loop.json`) },
     });
     await waitForHttp(`${url}/v1/models`, proc);
     return {
@@ -154,6 +159,7 @@ http {
       headers: { ...API_HEADERS, 'x-api-key': BENCH_UPSTREAM_KEY },
       proc,
       version: `node ${process.version} node:http + undici`,
+      loopFile: join(ctx.tmpDir, `${name}.loop.json`),
       stop: () => proc.stop(),
     };
   }
@@ -190,6 +196,8 @@ http {
     name,
     cmd: node,
     args: [
+      '--import',
+      LOOP_PROBE,
       ...(ctx.nodeArgs ?? []),
       ctx.gantryFrom === 'dist' ? join(BENCH, 'lib/gantry-dist.js') : join(ROOT, 'bin/gantry.js'),
       'serve',
@@ -198,7 +206,12 @@ http {
     ],
     cpus: ctx.cpus,
     cwd: ROOT,
-    env: { ...process.env, BENCH_UPSTREAM_KEY, NODE_ENV: 'production' },
+    env: {
+      ...process.env,
+      BENCH_UPSTREAM_KEY,
+      NODE_ENV: 'production',
+      BENCH_LOOP_FILE: join(ctx.tmpDir, `${name}.loop.json`),
+    },
   });
   await waitForHttp(`${url}/v1/models`, proc);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -208,6 +221,7 @@ http {
     headers: { ...API_HEADERS, 'x-api-key': BENCH_CLIENT_KEY },
     proc,
     version: `gantry ${pkg.version} (${gitRev()})`,
+    loopFile: join(ctx.tmpDir, `${name}.loop.json`),
     stop: () => proc.stop(),
   };
 }

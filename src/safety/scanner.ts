@@ -114,6 +114,43 @@ function unionOf(rules: readonly ScanRule[], pick: (d: ScanRule['detector']) => 
   };
 }
 
+/** What a scanner of one rule list needs, built once per list (most lists are a client's, kept for its life). */
+interface Plan {
+  /** Rules that change or stop the text (redact, block); all rules for the flag scanner. */
+  rules: readonly ScanRule[];
+  /** The flag rules, scanned apart (text is never held for them). */
+  flagRules: readonly ScanRule[] | undefined;
+  finds: Union;
+  pendings: Union;
+  opens: Union;
+}
+
+/** Plans by rule list: [the scanner's, the flag scanner's]. */
+const plans = new WeakMap<readonly ScanRule[], [Plan | undefined, Plan | undefined]>();
+
+function planOf(rules: readonly ScanRule[], flagsOnly: boolean): Plan {
+  let entry = plans.get(rules);
+  if (!entry) {
+    entry = [undefined, undefined];
+    plans.set(rules, entry);
+  }
+  const i = flagsOnly ? 1 : 0;
+  let plan = entry[i];
+  if (!plan) {
+    const own = flagsOnly ? rules : rules.filter((r) => r.action !== 'flag');
+    const flagRules = flagsOnly ? [] : rules.filter((r) => r.action === 'flag');
+    plan = {
+      rules: own,
+      flagRules: flagRules.length > 0 ? flagRules : undefined,
+      finds: unionOf(own, (d) => d.pattern),
+      pendings: unionOf(own, (d) => d.pendingPattern),
+      opens: unionOf(own, (d) => d.openPattern),
+    };
+    entry[i] = plan;
+  }
+  return plan;
+}
+
 export class TextScanner {
   readonly findings: Finding[] = [];
   blocked: Finding | undefined;
@@ -136,12 +173,12 @@ export class TextScanner {
   #ctx = '';
 
   constructor(rules: readonly ScanRule[], options: ScannerOptions = {}, flagsOnly = false) {
-    const flags = flagsOnly ? [] : rules.filter((r) => r.action === 'flag');
-    this.#rules = flagsOnly ? rules : rules.filter((r) => r.action !== 'flag');
-    this.#flags = flags.length > 0 ? new TextScanner(flags, options, true) : undefined;
-    this.#finds = unionOf(this.#rules, (d) => d.pattern);
-    this.#pendings = unionOf(this.#rules, (d) => d.pendingPattern);
-    this.#opens = unionOf(this.#rules, (d) => d.openPattern);
+    const plan = planOf(rules, flagsOnly);
+    this.#rules = plan.rules;
+    this.#flags = plan.flagRules ? new TextScanner(plan.flagRules, options, true) : undefined;
+    this.#finds = plan.finds;
+    this.#pendings = plan.pendings;
+    this.#opens = plan.opens;
     this.#holdBack = options.holdBack ?? 64;
     this.#maxHold = Math.max(this.#holdBack, options.maxHold ?? 16_384);
   }
