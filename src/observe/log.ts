@@ -82,6 +82,30 @@ export function isoTimestamp(): string {
   return `,"time":"${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
 }
 
+type LineLevel = 'info' | 'warn' | 'error';
+
+/**
+ * A writer of one kind of line to a logger's destination, for the per-request
+ * line: `fields` are serialised with JSON.stringify and framed exactly as the
+ * logger frames its own lines (level, time, bindings, fields, msg), skipping
+ * pino's generic serialisation and its redaction (the request line is built
+ * field by field from metadata; pino would cost more than the rest of the line).
+ * Lines go through the same destination, so their order with other lines holds.
+ */
+export function lineWriter(logger: Logger): (level: LineLevel, fields: object, msg: string) => void {
+  const l = logger as unknown as Record<symbol, unknown>;
+  const stream = l[pino.symbols.streamSym] as { write(s: string): unknown };
+  const time = l[pino.symbols.timeSym] as () => string;
+  const bindings = (l[pino.symbols.chindingsSym] as string | undefined) ?? '';
+  return (level, fields, msg) => {
+    if (!logger.isLevelEnabled(level)) return;
+    const body = JSON.stringify(fields);
+    stream.write(
+      `{"level":"${level}"${time()}${bindings}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`,
+    );
+  };
+}
+
 /** Flushes an async destination (on shutdown). */
 export function flushLogger(logger: Logger): Promise<void> {
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@
  * at `warn`/`error` and always carry the upstream `request-id` when there is one.
  */
 import { openDebugContent } from '../observe/debug-content.ts';
-import { describeError } from '../observe/log.ts';
+import { describeError, lineWriter } from '../observe/log.ts';
 import type { ExchangeRecord } from './record.ts';
 import type { Stage, StageContext } from './stage.ts';
 
@@ -67,8 +67,9 @@ function logLine(r: ExchangeRecord): Record<string, unknown> {
 export function observe(ctx: StageContext): Stage {
   // The line is built field by field from metadata (logLine above), so the
   // path-based redaction of the general logger (a defence for ad-hoc log calls)
-  // is skipped here: it would cost more than the rest of the line together.
-  const log = ctx.logger.child({}, { redact: { paths: [], censor: '[redacted]' } });
+  // and pino's generic serialisation are skipped: they cost more than the rest
+  // of the line together.
+  const write = lineWriter(ctx.logger);
   const debug = ctx.config.logging.debugContent ? openDebugContent(ctx.logger) : undefined;
   return {
     name: 'observe',
@@ -78,13 +79,13 @@ export function observe(ctx: StageContext): Stage {
       const line = logLine(r);
       if (r.error?.code === 'internal_error') {
         line.err = describeError(r.error.cause);
-        log.error(line, 'request failed');
+        write('error', line, 'request failed');
       } else if (r.error || r.outcome === 'stream_error' || r.outcome === 'upstream_cut') {
-        log.warn(line, 'request failed');
+        write('warn', line, 'request failed');
       } else if ((r.status ?? 0) >= 400) {
-        log.warn(line, 'request answered with an error');
+        write('warn', line, 'request answered with an error');
       } else {
-        log.info(line, 'request');
+        write('info', line, 'request');
       }
     },
   };
