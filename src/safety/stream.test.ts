@@ -73,6 +73,18 @@ describe('scanSseStream', () => {
     assert.deepEqual(r.nonText, r.inputNonText); // thinking text is not scanned, tool JSON untouched
   });
 
+  test('text with nothing to hold or redact leaves as the upstream sent it, byte for byte', async () => {
+    // Spacing the gateway would not write itself: a re-encoded delta would differ from it.
+    const input = Buffer.from(
+      frames(['Hello there. ', 'How are you today? ', 'Fine. '])
+        .join('')
+        .replaceAll('"delta":{"type":"text_delta"', '"delta": {"type": "text_delta"'),
+    );
+    const out: Buffer[] = [];
+    for await (const c of scanSseStream(chunks(input, [23]), rules('redact'), { holdBack: 64 })) out.push(c);
+    assert.equal(Buffer.concat(out).toString(), input.toString());
+  });
+
   test('block ends with an error event after the text before the match, and stops reading', async () => {
     let pulled = 0;
     const input = Buffer.from(frames(['hello ', AWS, ' tail']).join(''));

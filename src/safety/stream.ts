@@ -128,8 +128,11 @@ export class StreamScanner implements SseTransform {
         const s = typeof data?.index === 'number' ? this.#scanners.get(data.index) : undefined;
         if (!s || data?.delta?.type !== 'text_delta' || typeof data.delta.text !== 'string') return PASS;
         const released = s.push(data.delta.text);
-        const out = released ? textDelta(data.index as number, released) : '';
         const b = this.#report(s);
+        // Released exactly as received (the common case: nothing held, nothing redacted): the
+        // upstream's bytes go on unchanged; only a changed delta is encoded again.
+        if (!b && released === data.delta.text) return PASS;
+        const out = released ? textDelta(data.index as number, released) : '';
         return b ? { emit: out + blockedEvent(b.rule), stop: true } : { emit: out };
       }
       case 'content_block_stop': {
