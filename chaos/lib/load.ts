@@ -24,6 +24,8 @@ export interface RequestRecord {
   /** `error.details.gantry_code` of a Gantry error. */
   code?: string;
   stream: boolean;
+  /** A stream that ended without `message_stop`: whether its last event was an SSE `error` event. */
+  errorEvent?: boolean;
   /** When the request was sent and when it ended (ms since epoch). */
   sentAt: number;
   endedAt: number;
@@ -130,6 +132,8 @@ async function send(o: LoadOptions, stream: boolean, hangMs: number, n: number):
     }
   } else if (stream && !body.includes('message_stop')) {
     record.outcome = 'cut';
+    const last = body.replace(/\r\n/g, '\n').trimEnd().split('\n\n').at(-1) ?? '';
+    record.errorEvent = /^event: error$/m.test(last);
   }
   return record;
 }

@@ -22,7 +22,7 @@ const UPSTREAM_FAILURE_CODES = new Set([
   'load_shed',
 ]);
 
-/** 429, 529 and 5xx storms, connection resets and cut streams from the upstream, one after the other, under load. */
+/** 429, 529 and 5xx storms, connection resets, cut streams and mid-stream error events from the upstream, one after the other, under load. */
 export const upstreamStorms: Scenario = {
   name: 'upstream-storms',
   quick: true,
@@ -41,6 +41,8 @@ export const upstreamStorms: Scenario = {
       ['500 storm', { kind: 'status', status: 500, path: '/v1/messages' }],
       ['connection resets', { kind: 'reset', path: '/v1/messages' }],
       ['mixed, half the requests', { kind: 'status', status: 503, probability: 0.5, path: '/v1/messages' }],
+      ['streams cut after 3 events', { kind: 'cut', afterEvents: 3, path: '/v1/messages' }],
+      ['error events mid-stream', { kind: 'stream_error', afterEvents: 4, path: '/v1/messages' }],
     ];
     for (const [name, spec] of storms) {
       const before = load.records.length;
@@ -64,5 +66,13 @@ export const upstreamStorms: Scenario = {
     );
     ctx.figure('every request succeeds again after the storms, ms', back);
     await load.stop();
+    // A stream the upstream broke off ends, for the client, with an SSE error event (never silently).
+    const cuts = load.records.filter((r) => r.outcome === 'cut');
+    ctx.figure(
+      'streams broken off or ended by an error upstream (each must end with an SSE error event)',
+      cuts.length,
+    );
+    const silent = cuts.filter((r) => !r.errorEvent).length;
+    ctx.check(silent === 0, `${silent} streams ended without message_stop and without an error event`);
   },
 };
